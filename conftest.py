@@ -1,0 +1,70 @@
+"""Shared test fixtures: the clock, a browser, and (in tests/support) real DNS/HTTPS servers."""
+
+import os
+import shutil
+
+# Tests never talk to the development broker: tasks enqueued by services go to an in-memory
+# broker unless a test starts a real worker against Redis (see the celery_worker marker).
+os.environ["CELERY_BROKER_URL"] = os.environ.get("TEST_CELERY_BROKER_URL", "memory://")
+# Playwright's sync API runs an event loop in the test thread; the ORM calls made by test
+# code around it are still synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+import pytest  # noqa: E402
+
+from console import clock as console_clock  # noqa: E402
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def clock():
+    """The one clock, frozen at a fixed instant for the test; move it with clock.advance()."""
+    from datetime import UTC, datetime
+
+    console_clock.set_now(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+    yield console_clock
+    console_clock.reset()
+
+
+@pytest.fixture(autouse=True)
+def _reset_clock():
+    yield
+    console_clock.reset()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium via Playwright. Skips without it, unless REQUIRE_BROWSER=1."""
+    have_browser = os.path.exists(CHROMIUM) or shutil.which("chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover
+        sync_playwright = None
+    if not have_browser or sync_playwright is None:
+        message = f"no browser: install Debian's chromium ({CHROMIUM}) and playwright to run browser tests"
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(message + " (REQUIRE_BROWSER=1)")
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    yield page
+    context.close()

@@ -1,0 +1,187 @@
+"""Domains an organization claims, and every check made of them.
+
+State machine (transitions live in domains/services.py, as conditional updates):
+
+    pending ──verified──▶ verified ──definitive failure──▶ revalidation_required
+       ▲                      ▲                                   │
+       │                      └──────────── success ──────────────┘
+    (added)                                                       │ 30 days
+                                                                  ▼
+    any ── deleted by admin / expiry ──────────────────────────▶ removed (kept as a record)
+"""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from console import clock
+from console.models import Organization
+
+
+def new_token() -> str:
+    """128 random bits as 32 hex digits."""
+    return secrets.token_hex(16)
+
+
+class DomainQuerySet(models.QuerySet):
+    def active(self):
+        return self.exclude(status=Domain.Status.REMOVED)
+
+    def held(self):
+        """Domains whose organization currently holds the verification (incl. grace period)."""
+        return self.filter(status__in=Domain.HELD_STATUSES)
+
+
+class Domain(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending verification")
+        VERIFIED = "verified", _("Verified")
+        REVALIDATION_REQUIRED = "revalidation_required", _("Re-validation required")
+        REMOVED = "removed", _("Removed")
+
+    class Method(models.TextChoices):
+        DNS = "dns", _("DNS TXT record")
+        HTTPS = "https", _("HTML file over HTTPS")
+
+    HELD_STATUSES = (Status.VERIFIED, Status.REVALIDATION_REQUIRED)
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="domains")
+    name = models.CharField(max_length=253, db_index=True)  # ASCII (punycode), lower case, no trailing dot
+    unicode_name = models.CharField(max_length=253)  # for display
+    token = models.CharField(max_length=64, unique=True, default=new_token)
+    method = models.CharField(max_length=10, choices=Method.choices, default=Method.DNS)
+    status = models.CharField(max_length=30, choices=Status.choices, default=Status.PENDING, db_index=True)
+    auto_add_new_users = models.BooleanField(
+        _("automatically add new users who sign up with this domain"), default=True
+    )
+
+    created_at = models.DateTimeField(default=clock.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_outcome = models.CharField(max_length=20, blank=True)
+    # Scheduling: the dispatcher claims rows whose next_check_at has passed and whose lease
+    # (if any) has run out; claimed_due_at is the due time the current claim is for.
+    next_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    claimed_due_at = models.DateTimeField(null=True, blank=True)
+    last_verify_click_at = models.DateTimeField(null=True, blank=True)  # pending back-off window
+    # Failure bookkeeping.
+    inconclusive_since = models.DateTimeField(null=True, blank=True)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    grace_deadline = models.DateTimeField(null=True, blank=True)
+    reminders_sent = models.JSONField(default=list, blank=True)  # days-left thresholds already e-mailed
+    # Removal is kept as a record.
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removal_reason = models.CharField(max_length=300, blank=True)
+
+    objects = DomainQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            # An organization lists a name once (removed records are history).
+            models.UniqueConstraint(
+                fields=["organization", "name"],
+                condition=~Q(status="removed"),
+                name="domain_unique_active_per_organization",
+            ),
+            # The first organization to verify wins; the database enforces it even for
+            # two verifications at the same instant.
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=Q(status__in=["verified", "revalidation_required"]),
+                name="domain_held_by_one_organization",
+            ),
+        ]
+
+    def __str__(self):
+        return self.unicode_name or self.name
+
+    @property
+    def txt_host(self) -> str:
+        return f"{settings.DOMAIN_TXT_LABEL}.{self.name}"
+
+    @property
+    def txt_value(self) -> str:
+        return f"{settings.DOMAIN_TXT_PREFIX}{self.token}"
+
+    @property
+    def https_url(self) -> str:
+        port = "" if settings.HTTPS_PORT == 443 else f":{settings.HTTPS_PORT}"
+        return f"https://{self.name}{port}/{settings.DOMAIN_HTML_FILENAME}"
+
+    @property
+    def is_held(self) -> bool:
+        return self.status in self.HELD_STATUSES
+
+    def days_left(self) -> int | None:
+        """Whole days left before expiry (0 on the last day), or None when not failing."""
+        if self.status != self.Status.REVALIDATION_REQUIRED or not self.grace_deadline:
+            return None
+        seconds = (self.grace_deadline - clock.now()).total_seconds()
+        return max(0, int(seconds // 86400))
+
+
+class DomainCheck(models.Model):
+    class Outcome(models.TextChoices):
+        VERIFIED = "verified", _("Verified")
+        NOT_FOUND = "not_found", _("Not found")
+        MISMATCH = "mismatch", _("Mismatch")
+        INCONCLUSIVE = "inconclusive", _("Inconclusive")
+
+    class Trigger(models.TextChoices):
+        USER = "user", _("Admin")
+        SCHEDULE = "schedule", _("Schedule")
+        OPERATOR = "operator", _("Operator")
+
+    DEFINITIVE_FAILURES = (Outcome.NOT_FOUND, Outcome.MISMATCH)
+
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="checks")
+    checked_at = models.DateTimeField(default=clock.now)
+    method = models.CharField(max_length=10, choices=Domain.Method.choices)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    detail = models.TextField()  # human-readable; never contains a fetched body
+    diagnostics = models.JSONField(default=list, blank=True)  # hints: what to change
+    duration_ms = models.PositiveIntegerField(default=0)
+    trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # For scheduled checks: the due time this check answers. Unique per domain, so the same
+    # due time can never be checked twice, whatever the workers do.
+    due_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-checked_at", "-pk"]
+        indexes = [models.Index(fields=["domain", "-checked_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["domain", "due_at"], condition=Q(due_at__isnull=False), name="domaincheck_once_per_due_time"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.domain} {self.outcome} @ {self.checked_at:%Y-%m-%d %H:%M}"
+
+
+class RemovedMember(models.Model):
+    """A managed user removed when a domain expired, so an admin can add them back later."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="removed_members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    domain_name = models.CharField(max_length=253, db_index=True)
+    role = models.CharField(max_length=20)
+    removed_at = models.DateTimeField(default=clock.now)
+    added_back_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-removed_at"]
+
+    def __str__(self):
+        return f"{self.user} removed from {self.organization} ({self.domain_name})"
