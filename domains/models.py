@@ -146,8 +146,12 @@ class DomainCheck(models.Model):
     checked_at = models.DateTimeField(default=clock.now)
     method = models.CharField(max_length=10, choices=Domain.Method.choices)
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
-    detail = models.TextField()  # human-readable; never contains a fetched body
-    diagnostics = models.JSONField(default=list, blank=True)  # hints: what to change
+    # Human-readable, never containing a fetched body. `detail` is the English text (logs,
+    # commands); `detail_message` / `diagnostics` hold {"text": msgid, "params": {...}} so the
+    # console shows them in the reader's language (domains.messages.Message).
+    detail = models.TextField()
+    detail_message = models.JSONField(default=dict, blank=True)
+    diagnostics = models.JSONField(default=list, blank=True)  # [{"text", "params"}]: what to change
     duration_ms = models.PositiveIntegerField(default=0)
     trigger = models.CharField(max_length=20, choices=Trigger.choices)
     triggered_by = models.ForeignKey(

@@ -56,6 +56,7 @@ class Migration(migrations.Migration):
                 ('method', models.CharField(choices=[('dns', 'DNS TXT record'), ('https', 'HTML file over HTTPS')], max_length=10)),
                 ('outcome', models.CharField(choices=[('verified', 'Verified'), ('not_found', 'Not found'), ('mismatch', 'Mismatch'), ('inconclusive', 'Inconclusive')], max_length=20)),
                 ('detail', models.TextField()),
+                ('detail_message', models.JSONField(blank=True, default=dict)),
                 ('diagnostics', models.JSONField(blank=True, default=list)),
                 ('duration_ms', models.PositiveIntegerField(default=0)),
                 ('trigger', models.CharField(choices=[('user', 'Admin'), ('schedule', 'Schedule'), ('operator', 'Operator')], max_length=20)),
