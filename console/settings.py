@@ -208,3 +208,4 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+DOMAIN_RECHECK_JITTER_SECONDS = env.float("DOMAIN_RECHECK_JITTER_SECONDS", default=600.0)
