@@ -1,8 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from console import health
+
 urlpatterns = [
     path("django-admin/", admin.site.urls),
+    path("healthz", health.health, name="health"),
+    path("metrics", health.metrics, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("domains/", include("domains.urls")),
     path("imports/", include("imports.urls")),

@@ -209,3 +209,28 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 DOMAIN_RECHECK_JITTER_SECONDS = env.float("DOMAIN_RECHECK_JITTER_SECONDS", default=600.0)
+
+# --- Bulk User Import (issue 5) ---------------------------------------------------------
+IMPORT_CHUNK_SIZE = env.int("IMPORT_CHUNK_SIZE", default=1000)  # rows per import transaction
+IMPORT_REPORT_BATCH_SIZE = env.int("IMPORT_REPORT_BATCH_SIZE", default=5000)  # users per report batch
+IMPORT_TASK_TIME_BUDGET_SECONDS = env.float("IMPORT_TASK_TIME_BUDGET_SECONDS", default=30.0)  # then re-enqueue
+IMPORT_STALL_SECONDS = env.int("IMPORT_STALL_SECONDS", default=600)  # heartbeat older than this: resume
+IMPORT_RESUME_SWEEP_SECONDS = env.float("IMPORT_RESUME_SWEEP_SECONDS", default=120.0)
+IMPORT_CHUNK_DELAY_SECONDS = env.float("IMPORT_CHUNK_DELAY_SECONDS", default=0.0)  # tests only: slows chunks
+IMPORT_CSV_CHUNK_SIZE = env.int("IMPORT_CSV_CHUNK_SIZE", default=2000)
+IMPORT_ROWS_PER_PAGE = env.int("IMPORT_ROWS_PER_PAGE", default=50)
+CELERY_BEAT_SCHEDULE["imports.resume_stalled"] = {
+    "task": "imports.resume_stalled",
+    "schedule": IMPORT_RESUME_SWEEP_SECONDS,
+}
+
+# --- Production shape and abuse protection (issue 6) ----------------------------------
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# Checks that reach out to the Internet (Verify / Re-validate): per domain and per organization.
+VERIFY_RATE_PER_DOMAIN = env.int("VERIFY_RATE_PER_DOMAIN", default=10)  # per VERIFY_RATE_WINDOW_SECONDS
+VERIFY_RATE_PER_ORGANIZATION = env.int("VERIFY_RATE_PER_ORGANIZATION", default=60)
+VERIFY_RATE_WINDOW_SECONDS = env.int("VERIFY_RATE_WINDOW_SECONDS", default=600)
+# Sign-in: failed attempts per account and per client address.
+SIGNIN_FAILURES_PER_ACCOUNT = env.int("SIGNIN_FAILURES_PER_ACCOUNT", default=5)
+SIGNIN_FAILURES_PER_ADDRESS = env.int("SIGNIN_FAILURES_PER_ADDRESS", default=20)
+SIGNIN_WINDOW_SECONDS = env.int("SIGNIN_WINDOW_SECONDS", default=900)

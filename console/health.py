@@ -1,0 +1,138 @@
+"""Health and metrics for the web process (issue 6: observability)."""
+
+import hmac
+
+from django.apps import apps
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, Min
+from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from console import clock
+from console.models import TaskHeartbeat
+
+
+def _database_ok() -> tuple[bool, str]:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        return True, "ok"
+    except Exception as error:  # noqa: BLE001  (report any failure as unhealthy)
+        return False, error.__class__.__name__
+
+
+def _broker_ok() -> tuple[bool, str]:
+    from console.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return True, "ok"
+    except Exception as error:  # noqa: BLE001
+        return False, error.__class__.__name__
+
+
+@never_cache
+@require_GET
+def health(request):
+    """200 when the database and the broker are reachable, else 503, with what failed."""
+    database, database_detail = _database_ok()
+    broker, broker_detail = _broker_ok()
+    healthy = database and broker
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "database": database_detail, "broker": broker_detail},
+        status=200 if healthy else 503,
+    )
+
+
+def scheduler_state() -> dict:
+    """The last dispatcher run and the oldest overdue check, for staff and for metrics."""
+    from domains.models import Domain
+
+    now = clock.now()
+    beats = {beat.name: beat.last_run_at for beat in TaskHeartbeat.objects.all()}
+    oldest_due = (
+        Domain.objects.active().filter(next_check_at__lte=now).aggregate(oldest=Min("next_check_at"))["oldest"]
+    )
+    return {
+        "now": now,
+        "heartbeats": beats,
+        "dispatcher_last_run": beats.get("dispatcher"),
+        "oldest_overdue_check": oldest_due,
+        "queue_lag_seconds": (now - oldest_due).total_seconds() if oldest_due else 0.0,
+    }
+
+
+def _metrics_allowed(request) -> bool:
+    token = settings.METRICS_TOKEN
+    if token:
+        supplied = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if supplied and hmac.compare_digest(supplied, token):
+            return True
+    return bool(request.user.is_authenticated and request.user.is_staff)
+
+
+def _escape(value: str) -> str:
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+@never_cache
+@require_GET
+def metrics(request):
+    """Prometheus text format. Staff session or `Authorization: Bearer $METRICS_TOKEN`."""
+    if not _metrics_allowed(request):
+        return HttpResponseForbidden("metrics need a staff session or the metrics token\n")
+    from domains.models import Domain, DomainCheck
+
+    lines: list[str] = []
+
+    def family(name, kind, help_text, samples):
+        lines.append(f"# HELP {name} {help_text}")
+        lines.append(f"# TYPE {name} {kind}")
+        for labels, value in samples:
+            label_text = ",".join(f'{key}="{_escape(val)}"' for key, val in labels.items())
+            lines.append(f"{name}{{{label_text}}} {value}" if label_text else f"{name} {value}")
+
+    checks = DomainCheck.objects.values("outcome").annotate(n=Count("id")).order_by()
+    family(
+        "admin_center_domain_checks_total",
+        "counter",
+        "Domain checks recorded, by outcome.",
+        [({"outcome": row["outcome"]}, row["n"]) for row in checks],
+    )
+    statuses = Domain.objects.values("status").annotate(n=Count("id")).order_by()
+    family(
+        "admin_center_domains",
+        "gauge",
+        "Domains by status.",
+        [({"status": row["status"]}, row["n"]) for row in statuses],
+    )
+    try:
+        import_row = apps.get_model("imports", "ImportRow")
+    except LookupError:
+        import_row = None
+    if import_row is not None:
+        rows = import_row.objects.values("result").annotate(n=Count("id")).order_by()
+        family(
+            "admin_center_import_rows",
+            "gauge",
+            "Bulk import rows, by result.",
+            [({"result": row["result"]}, row["n"]) for row in rows],
+        )
+    state = scheduler_state()
+    family(
+        "admin_center_check_queue_lag_seconds",
+        "gauge",
+        "Age of the oldest overdue domain check (0 when none is overdue).",
+        [({}, f"{state['queue_lag_seconds']:.3f}")],
+    )
+    family(
+        "admin_center_task_last_run_timestamp_seconds",
+        "gauge",
+        "When each periodic task last ran (Unix time).",
+        [({"task": name}, f"{moment.timestamp():.3f}") for name, moment in sorted(state["heartbeats"].items())],
+    )
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; version=0.0.4; charset=utf-8")
