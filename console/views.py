@@ -1,8 +1,235 @@
-from django.shortcuts import redirect
+"""Admin Center views: thin — bind a form, load through a permission check, call one service."""
 
-from console.permissions import admin_required
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from console import selectors, services
+from console.errors import ConsoleError
+from console.forms import (
+    AccountFilterForm,
+    AddUserForm,
+    AuditFilterForm,
+    ChangeRoleForm,
+    SignUpForm,
+    UserFilterForm,
+)
+from console.models import Account, AuditEvent, Membership
+from console.permissions import admin_required, get_for_organization
+
+PAGE_SIZE = 50
+
+
+def _page(request, queryset):
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _query_without_page(request) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+# --- Admin Center -------------------------------------------------------------------------
 
 
 @admin_required
 def home(request):
-    return redirect("domains:list")
+    from domains.models import Domain
+
+    organization = request.organization
+    context = {
+        "domains_count": Domain.objects.active().filter(organization=organization).count(),
+        "members_count": Membership.objects.filter(organization=organization).count(),
+        "accounts_count": Account.objects.filter(organization=organization).count(),
+        "recent_events": selectors.audit_events_of(organization=organization)[:5],
+    }
+    return render(request, "console/home.html", context)
+
+
+@admin_required
+def user_list(request):
+    form = UserFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    memberships = selectors.members_of(
+        organization=request.organization,
+        search=(filters.get("q") or "").strip(),
+        role=filters.get("role") or "",
+        import_job=filters.get("import_job"),
+    )
+    context = {
+        "filter_form": form,
+        "page_obj": _page(request, memberships),
+        "query": _query_without_page(request),
+        "import_job": filters.get("import_job"),
+        "roles": Membership.Role.choices,
+    }
+    return render(request, "console/user_list.html", context)
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def user_add(request):
+    form = AddUserForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership = services.add_member(
+                organization=request.organization,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                actor=request.user,
+            )
+        except ConsoleError as error:
+            form.add_error("email", error.message)
+        else:
+            messages.success(request, _("%(email)s was added.") % {"email": membership.user.email})
+            return redirect("console:users")
+    return render(request, "console/user_add.html", {"form": form})
+
+
+@admin_required
+@require_POST
+def user_change_role(request, pk):
+    membership = get_for_organization(Membership.objects.select_related("user"), request.organization, pk=pk)
+    form = ChangeRoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a valid role."))
+        return redirect("console:users")
+    try:
+        services.change_role(membership=membership, role=form.cleaned_data["role"], actor=request.user)
+    except ConsoleError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("%(email)s is now %(role)s.")
+            % {"email": membership.user.email, "role": Membership.Role(form.cleaned_data["role"]).label},
+        )
+    return redirect("console:users")
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def user_remove(request, pk):
+    membership = get_for_organization(Membership.objects.select_related("user"), request.organization, pk=pk)
+    if request.method == "POST":
+        try:
+            services.remove_member(membership=membership, actor=request.user)
+        except ConsoleError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request, _("%(email)s was removed and is an independent user again.") % {"email": membership.user.email}
+            )
+            if membership.user_id == request.user.pk:
+                return redirect("console:home")
+        return redirect("console:users")
+    accounts = Account.objects.filter(owner=membership.user, organization=request.organization)
+    return render(request, "console/user_remove.html", {"membership": membership, "accounts": accounts})
+
+
+@admin_required
+def account_list(request):
+    form = AccountFilterForm(request.GET or None)
+    search = (form.cleaned_data.get("q") or "").strip() if form.is_valid() else ""
+    accounts = selectors.accounts_of(organization=request.organization, search=search)
+    context = {"filter_form": form, "page_obj": _page(request, accounts), "query": _query_without_page(request)}
+    return render(request, "console/account_list.html", context)
+
+
+@admin_required
+def audit_list(request):
+    actions = selectors.audit_actions_of(organization=request.organization)
+    form = AuditFilterForm(request.GET or None, actions=actions)
+    filters = form.cleaned_data if form.is_valid() else {}
+    events = selectors.audit_events_of(
+        organization=request.organization,
+        action=filters.get("action") or "",
+        actor_kind=filters.get("actor_kind") or "",
+        date_from=filters.get("date_from"),
+        date_to=filters.get("date_to"),
+    )
+    context = {"filter_form": form, "page_obj": _page(request, events), "query": _query_without_page(request)}
+    return render(request, "console/audit_list.html", context)
+
+
+@admin_required
+def audit_detail(request, pk):
+    event = get_for_organization(AuditEvent.objects.select_related("actor_user"), request.organization, pk=pk)
+    return render(request, "console/audit_detail.html", {"event": event})
+
+
+# --- Public: sign-up, e-mail verification, set password -----------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def sign_up(request):
+    if request.user.is_authenticated:
+        return redirect("console:home")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.sign_up(
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data["password1"],
+            full_name=form.cleaned_data["full_name"],
+            language=translation.get_language() or "en",
+        )
+        # The same page whether or not the address already had a user.
+        return redirect("console:sign_up_done")
+    return render(request, "registration/sign_up.html", {"form": form})
+
+
+def sign_up_done(request):
+    return render(request, "registration/sign_up_done.html")
+
+
+@require_http_methods(["GET", "POST"])
+def verify_email(request, token):
+    """GET shows a button (link scanners must not verify on someone's behalf); POST verifies."""
+    try:
+        user = services.user_for_verification_token(token)
+    except ConsoleError as error:
+        return render(request, "registration/verify_email.html", {"error": error.message}, status=400)
+    if request.method == "POST":
+        user = services.verify_email(token=token)
+        user.refresh_from_db()
+        membership = Membership.objects.select_related("organization").filter(user=user).first()
+        return render(request, "registration/verify_email_done.html", {"verified_user": user, "membership": membership})
+    return render(request, "registration/verify_email.html", {"verified_user": user, "token": token})
+
+
+@require_POST
+def resend_verification(request):
+    if not request.user.is_authenticated:
+        return redirect("console:login")
+    if not request.user.email_verified:
+        services.send_verification_email(user=request.user)
+        messages.success(request, _("We sent you a new verification link."))
+    return redirect("console:home")
+
+
+class SetPasswordView(auth_views.PasswordResetConfirmView):
+    """Invitation and password-reset links: setting a password through a link sent to the
+    address also proves the address is the user's."""
+
+    template_name = "registration/set_password.html"
+    success_url = reverse_lazy("console:set_password_done")
+
+    def form_valid(self, form):
+        if not form.user.email_verified:
+            form.user.email_verified = True
+        return super().form_valid(form)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "registration/password_reset.html"
+    email_template_name = "emails/console_password_reset_message.txt"
+    html_email_template_name = "emails/console_password_reset_message.html"
+    subject_template_name = "emails/console_password_reset_subject.txt"
+    success_url = reverse_lazy("console:password_reset_done")
+

@@ -1,0 +1,86 @@
+"""Reads for the Admin Center's lists. Each returns a queryset with a bounded number of
+queries per page (related rows joined or counted in the same query)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from django.apps import apps
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from console.models import Account, AuditEvent, Membership, Organization
+
+
+def imported_user_ids(job_id) -> QuerySet | None:
+    """User ids imported by one import job, or None before the imports app defines rows."""
+    try:
+        import_row = apps.get_model("imports", "ImportRow")
+    except LookupError:
+        return None
+    return import_row.objects.filter(job_id=job_id, result="imported").values("user_id")
+
+
+def members_of(
+    *,
+    organization: Organization,
+    search: str = "",
+    role: str = "",
+    import_job: int | None = None,
+) -> QuerySet[Membership]:
+    """Managed users of the organization with how many of its accounts each owns."""
+    queryset = (
+        Membership.objects.filter(organization=organization)
+        .select_related("user")
+        .annotate(
+            accounts_count=Count("user__accounts", filter=Q(user__accounts__organization=organization))
+        )
+        .order_by("user__email")
+    )
+    if search:
+        queryset = queryset.filter(Q(user__email__icontains=search) | Q(user__full_name__icontains=search))
+    if role:
+        queryset = queryset.filter(role=role)
+    if import_job is not None:
+        user_ids = imported_user_ids(import_job)
+        if user_ids is not None:
+            queryset = queryset.filter(user_id__in=user_ids)
+    return queryset
+
+
+def accounts_of(*, organization: Organization, search: str = "") -> QuerySet[Account]:
+    queryset = Account.objects.filter(organization=organization).select_related("owner").order_by("name", "pk")
+    if search:
+        queryset = queryset.filter(Q(name__icontains=search) | Q(owner__email__icontains=search))
+    return queryset
+
+
+def _start_of_day(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
+
+
+def audit_events_of(
+    *,
+    organization: Organization,
+    action: str = "",
+    actor_kind: str = "",
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> QuerySet[AuditEvent]:
+    """The organization's audit events, newest first; date_to is inclusive."""
+    queryset = AuditEvent.objects.filter(organization=organization).select_related("actor_user")
+    if action:
+        queryset = queryset.filter(action__startswith=action)
+    if actor_kind:
+        queryset = queryset.filter(actor_kind=actor_kind)
+    if date_from:
+        queryset = queryset.filter(created_at__gte=_start_of_day(date_from))
+    if date_to:
+        queryset = queryset.filter(created_at__lt=_start_of_day(date_to) + timedelta(days=1))
+    return queryset
+
+
+def audit_actions_of(*, organization: Organization) -> list[str]:
+    return list(
+        AuditEvent.objects.filter(organization=organization).order_by("action").values_list("action", flat=True).distinct()
+    )
