@@ -7,7 +7,7 @@ Defaults are the embedded shape (SQLite, a filesystem Celery broker, console e-m
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab  # noqa: F401  (kept handy for schedule entries)
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -18,8 +18,11 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-# A development key is only acceptable when DEBUG is on or under tests; production sets SECRET_KEY.
-SECRET_KEY = env("SECRET_KEY", default="insecure-dev-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz")
+PRODUCTION = env.bool("PRODUCTION", default=False)
+_DEV_SECRET_KEY = "insecure-dev-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz"
+SECRET_KEY = env("SECRET_KEY", default=_DEV_SECRET_KEY)
+if PRODUCTION and (SECRET_KEY == _DEV_SECRET_KEY or DEBUG):
+    raise ImproperlyConfigured("PRODUCTION=1 needs its own SECRET_KEY and DEBUG off.")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -115,7 +118,10 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": env(
-            "STATICFILES_STORAGE", default="django.contrib.staticfiles.storage.StaticFilesStorage"
+            "STATICFILES_STORAGE",
+            default="whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage",
         )
     },
 }
@@ -128,17 +134,20 @@ CONSOLE_BASE_URL = env("CONSOLE_BASE_URL", default="http://127.0.0.1:8000")
 SUPPORT_URL = env("SUPPORT_URL", default="https://help.example.invalid/support")
 
 # --- Security ------------------------------------------------------------------------
+# PRODUCTION=1 turns on every secure default at once (each can still be set on its own).
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
-CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=PRODUCTION)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=PRODUCTION)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=PRODUCTION)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if env.bool("BEHIND_TLS_PROXY", default=False):
+# Health checks from the load balancer arrive over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+if env.bool("BEHIND_TLS_PROXY", default=PRODUCTION):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CONTENT_SECURITY_POLICY = env(
     "CONTENT_SECURITY_POLICY",
@@ -234,3 +243,21 @@ VERIFY_RATE_WINDOW_SECONDS = env.int("VERIFY_RATE_WINDOW_SECONDS", default=600)
 SIGNIN_FAILURES_PER_ACCOUNT = env.int("SIGNIN_FAILURES_PER_ACCOUNT", default=5)
 SIGNIN_FAILURES_PER_ADDRESS = env.int("SIGNIN_FAILURES_PER_ADDRESS", default=20)
 SIGNIN_WINDOW_SECONDS = env.int("SIGNIN_WINDOW_SECONDS", default=900)
+
+# --- Domain lifecycle (issue 4): re-checks, grace period, reminders, expiry ----------------
+DOMAIN_DISPATCH_SECONDS = env.float("DOMAIN_DISPATCH_SECONDS", default=30.0)
+DOMAIN_DISPATCH_BATCH_SIZE = env.int("DOMAIN_DISPATCH_BATCH_SIZE", default=100)
+DOMAIN_DISPATCH_MAX_PER_RUN = env.int("DOMAIN_DISPATCH_MAX_PER_RUN", default=20000)
+# A claim's lease: a check whose worker died is claimed again once this has passed.
+DOMAIN_CHECK_LEASE_SECONDS = env.int("DOMAIN_CHECK_LEASE_SECONDS", default=600)
+DOMAIN_CHECK_CONCURRENCY = env.int("DOMAIN_CHECK_CONCURRENCY", default=32)
+DOMAIN_EXPIRY_SWEEP_SECONDS = env.float("DOMAIN_EXPIRY_SWEEP_SECONDS", default=3600.0)
+DOMAIN_REMINDER_SWEEP_SECONDS = env.float("DOMAIN_REMINDER_SWEEP_SECONDS", default=3600.0)
+DOMAIN_REMINDER_DAYS = [int(days) for days in env.list("DOMAIN_REMINDER_DAYS", default=["30", "7", "1"])]
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "domains.dispatch_due_checks": {"task": "domains.dispatch_due_checks", "schedule": DOMAIN_DISPATCH_SECONDS},
+        "domains.expire_lapsed": {"task": "domains.expire_lapsed", "schedule": DOMAIN_EXPIRY_SWEEP_SECONDS},
+        "domains.send_reminders": {"task": "domains.send_reminders", "schedule": DOMAIN_REMINDER_SWEEP_SECONDS},
+    }
+)

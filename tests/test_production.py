@@ -1,0 +1,129 @@
+"""Production shape: deploy checks, health, metrics, rate limits (issue 6)."""
+
+import os
+import secrets
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from console import ratelimit
+from console.models import TaskHeartbeat, User
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    env = {
+        **os.environ,
+        "PRODUCTION": "1",
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "admin.example.com",
+        "DATABASE_URL": "sqlite:////tmp/deploy-check.sqlite3",
+    }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by conftest for Playwright; never in production
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_the_development_secret_key():
+    env = {**os.environ, "PRODUCTION": "1", "DEBUG": "0"}
+    env.pop("SECRET_KEY", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+@pytest.mark.django_db
+def test_health_reports_database_and_broker(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+
+
+@pytest.mark.django_db
+def test_health_is_503_when_the_broker_is_unreachable(client):
+    from console.celery import app
+
+    original = app.conf.broker_url, app.conf.broker_write_url
+    app.conf.broker_url = app.conf.broker_write_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    try:
+        response = client.get("/healthz")
+    finally:
+        app.conf.broker_url, app.conf.broker_write_url = original
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable" and body["database"] == "ok" and body["broker"] != "ok"
+
+
+@pytest.mark.django_db
+def test_metrics_need_staff_or_token(client, settings):
+    assert client.get("/metrics").status_code == 403
+    settings.METRICS_TOKEN = "s3cret-token"
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 403
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-token").status_code == 200
+
+
+@pytest.mark.django_db
+def test_metrics_expose_domains_checks_and_lag(client, clock):
+    from domains.models import Domain, DomainCheck
+    from console.models import Organization
+
+    organization = Organization.objects.create(name="Metrics Org")
+    due = Domain.objects.create(
+        organization=organization, name="due.example.org", unicode_name="due.example.org",
+        status=Domain.Status.VERIFIED, next_check_at=clock.now() - timedelta(minutes=5),
+    )
+    Domain.objects.create(organization=organization, name="later.example.org", unicode_name="later.example.org")
+    DomainCheck.objects.create(domain=due, method="dns", outcome="verified", detail="ok", trigger="schedule")
+    DomainCheck.objects.create(domain=due, method="dns", outcome="inconclusive", detail="timeout", trigger="schedule")
+    TaskHeartbeat.objects.create(name="dispatcher", last_run_at=clock.now())
+    staff = User.objects.create_user("ops@example.org", "pw-123456789", is_staff=True)
+    client.force_login(staff)
+    text = client.get("/metrics").content.decode()
+    assert 'admin_center_domain_checks_total{outcome="verified"} 1' in text
+    assert 'admin_center_domain_checks_total{outcome="inconclusive"} 1' in text
+    assert 'admin_center_domains{status="verified"} 1' in text
+    assert 'admin_center_domains{status="pending"} 1' in text
+    assert "admin_center_check_queue_lag_seconds 300.000" in text
+    assert f'admin_center_task_last_run_timestamp_seconds{{task="dispatcher"}} {clock.now().timestamp():.3f}' in text
+
+
+def test_rate_limit_refuses_past_the_limit_and_reopens_next_window(clock):
+    key = f"test:{secrets.token_hex(4)}"
+    for _ in range(3):
+        assert ratelimit.hit(key, limit=3, window_seconds=600).allowed
+    refused = ratelimit.hit(key, limit=3, window_seconds=600)
+    assert not refused.allowed
+    assert 0 < refused.retry_after_seconds <= 600
+    clock.advance(timedelta(seconds=refused.retry_after_seconds))
+    assert ratelimit.hit(key, limit=3, window_seconds=600).allowed
+
+
+def test_hit_all_counts_nothing_when_one_limit_is_full(clock):
+    full, fresh = f"full:{secrets.token_hex(4)}", f"fresh:{secrets.token_hex(4)}"
+    ratelimit.hit(full, limit=1, window_seconds=60)
+    state = ratelimit.hit_all([(fresh, 5, 60), (full, 1, 60)])
+    assert not state.allowed
+    assert ratelimit.peek(fresh, limit=1, window_seconds=60).allowed  # nothing was counted on `fresh`
+
+
+@pytest.mark.django_db
+def test_content_security_policy_forbids_inline_script(client):
+    response = client.get("/sign-in/")
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert b"<script>" not in response.content and b"onclick=" not in response.content
