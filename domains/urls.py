@@ -6,4 +6,12 @@ app_name = "domains"
 
 urlpatterns = [
     path("", views.domain_list, name="list"),
+    path("add/", views.domain_add, name="add"),
+    path("<int:pk>/", views.domain_detail, name="detail"),
+    path("<int:pk>/verify/", views.domain_verify, name="verify"),
+    path("<int:pk>/verify/check/", views.domain_verify_now, name="verify_now"),
+    path("<int:pk>/method/", views.domain_method, name="method"),
+    path("<int:pk>/html-file/", views.domain_html_file, name="html_file"),
+    path("<int:pk>/settings/", views.domain_settings, name="settings"),
+    path("<int:pk>/delete/", views.domain_delete, name="delete"),
 ]

@@ -1,0 +1,70 @@
+"""Reads for the Domains section. Every function is bounded in queries (pinned in tests)."""
+
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+from domains.messages import Message
+from domains.models import Domain, DomainCheck
+
+CHECKS_SHOWN = 50
+
+
+def domains_of(*, organization) -> QuerySet[Domain]:
+    """The organization's domains (not removed), by name: one query, no per-row lookups
+    (last check time and outcome are kept on the Domain row)."""
+    return Domain.objects.active().filter(organization=organization).order_by("name")
+
+
+def domain_for_page(*, organization, pk: int) -> Domain:
+    """One non-removed domain of the organization, or 404."""
+    from console.permissions import get_for_organization
+
+    return get_for_organization(Domain.objects.active().select_related("organization"), organization, pk=pk)
+
+
+def checks_of(*, domain: Domain, limit: int = CHECKS_SHOWN) -> list[DomainCheck]:
+    """The latest checks of the domain, newest first (one query)."""
+    return list(domain.checks.select_related("triggered_by").order_by("-checked_at", "-pk")[:limit])
+
+
+def last_check_of(*, domain: Domain) -> DomainCheck | None:
+    return domain.checks.select_related("triggered_by").order_by("-checked_at", "-pk").first()
+
+
+def old_tokens_of(*, domain: Domain) -> tuple[str, ...]:
+    """Tokens of this organization's earlier (removed) rows of the same name: a record still
+    holding one of them is reported as "an older token" rather than plain "not found"."""
+    return tuple(
+        Domain.objects.filter(organization_id=domain.organization_id, name=domain.name, status=Domain.Status.REMOVED)
+        .exclude(pk=domain.pk)
+        .order_by("-removed_at")
+        .values_list("token", flat=True)
+    )
+
+
+@dataclass(frozen=True)
+class RenderedCheck:
+    """A stored check's detail and diagnostics in the reader's language."""
+
+    detail: str
+    diagnostics: tuple[str, ...]
+
+
+def render_stored_message(data, fallback: str = "") -> str:
+    message = Message.from_json(data) if isinstance(data, dict) else None
+    if message is None:
+        return fallback
+    try:
+        return message.render()
+    except (KeyError, TypeError, ValueError):  # a translation with mismatched placeholders
+        return message.english()
+
+
+def rendered_check(check: DomainCheck) -> RenderedCheck:
+    return RenderedCheck(
+        detail=render_stored_message(check.detail_message, check.detail),
+        diagnostics=tuple(
+            text for text in (render_stored_message(item) for item in (check.diagnostics or [])) if text
+        ),
+    )

@@ -1,0 +1,221 @@
+"""Writes for the Domains section: add, choose a method, verify now, change settings, delete.
+
+Each service refuses an illegal action with console.errors.ConsoleError (a message for
+people), changes state in one transaction and writes its AuditEvent with the actor.
+What a check result does to a domain lives in domains/lifecycle.py; `verify_now` only runs
+the check and hands the result over.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from console import audit, clock
+from console.errors import ConsoleError
+from console.models import Organization
+from domains import checking, lifecycle, selectors
+from domains.models import Domain, DomainCheck
+
+# The first background check of a new domain: soon, so a record published before adding
+# verifies without another click (the dispatcher claims due domains).
+FIRST_BACKGROUND_CHECK_AFTER = timedelta(minutes=1)
+
+
+class DomainAlreadyAdded(ConsoleError):
+    """The organization already lists this name; `domain` is that row, so the page can link to it."""
+
+    def __init__(self, message, *, domain: Domain):
+        super().__init__(message, code="duplicate")
+        self.domain = domain
+
+
+def held_elsewhere_message() -> str:
+    # Never names the other organization.
+    return _("This domain has been verified by another organization. If you own it, contact support.")
+
+
+def _normalize(text: str):
+    from domains.normalize import DomainNameError, normalize_domain
+
+    try:
+        return normalize_domain(text)
+    except DomainNameError as error:
+        message = getattr(error, "message", None)
+        rendered = message.render() if hasattr(message, "render") else str(message or error)
+        raise ConsoleError(rendered, code=getattr(error, "code", "invalid_name")) from error
+
+
+def add_domain(*, organization: Organization, text: str, actor) -> tuple[Domain, tuple]:
+    """Add a pending domain for `organization` from what the admin typed.
+
+    Guarantees: the name is normalised (normalize_domain's rules) and passes the database
+    rules — at most DOMAIN_MAX_PER_ORGANIZATION non-removed domains, not already listed by
+    this organization, not held (verified / re-validation required) by another
+    organization. The new row has a fresh token; background checks start in a minute.
+    Returns (domain, notes) where notes are the normalisation notes (Messages) to show.
+    """
+    normalized = _normalize(text)
+    name = normalized.ascii
+    now = clock.now()
+    with transaction.atomic():
+        # Serialise adds per organization so the limit holds under concurrent requests.
+        Organization.objects.select_for_update().filter(pk=organization.pk).first()
+        existing = Domain.objects.active().filter(organization=organization, name=name).first()
+        if existing is not None:
+            raise DomainAlreadyAdded(
+                _("This organization already has %(domain)s (%(status)s).")
+                % {"domain": existing.unicode_name or existing.name, "status": existing.get_status_display()},
+                domain=existing,
+            )
+        limit = settings.DOMAIN_MAX_PER_ORGANIZATION
+        if Domain.objects.active().filter(organization=organization).count() >= limit:
+            raise ConsoleError(
+                _(
+                    "This organization already has %(limit)s domains, the most allowed. Delete a domain "
+                    "you no longer need before adding another."
+                )
+                % {"limit": limit},
+                code="limit",
+            )
+        if Domain.objects.held().filter(name=name).exclude(organization=organization).exists():
+            raise ConsoleError(held_elsewhere_message(), code="held_elsewhere")
+        try:
+            with transaction.atomic():
+                domain = Domain.objects.create(
+                    organization=organization,
+                    name=name,
+                    unicode_name=normalized.unicode or name,
+                    status=Domain.Status.PENDING,
+                    created_at=now,
+                    created_by=actor,
+                    last_verify_click_at=now,
+                    next_check_at=now + FIRST_BACKGROUND_CHECK_AFTER,
+                )
+        except IntegrityError as error:  # a concurrent add of the same name won the race
+            existing = Domain.objects.active().filter(organization=organization, name=name).first()
+            if existing is None:
+                raise
+            raise DomainAlreadyAdded(
+                _("This organization already has %(domain)s (%(status)s).")
+                % {"domain": existing.unicode_name or existing.name, "status": existing.get_status_display()},
+                domain=existing,
+            ) from error
+        audit.record(
+            "domain.added",
+            organization=organization,
+            actor=actor,
+            target=domain,
+            detail={"name": domain.name, "input": (text or "")[:300]},
+        )
+    return domain, tuple(getattr(normalized, "notes", ()) or ())
+
+
+def choose_method(*, domain: Domain, method: str, actor) -> Domain:
+    """Set how the domain is checked (DNS TXT record or HTML file over HTTPS)."""
+    if method not in Domain.Method.values:
+        raise ConsoleError(_("Choose DNS or HTML file."), code="invalid_method")
+    with transaction.atomic():
+        updated = (
+            Domain.objects.active().filter(pk=domain.pk).exclude(method=method).update(method=method)
+        )
+        if updated:
+            previous = domain.method
+            domain.method = method
+            audit.record(
+                "domain.method_changed",
+                organization=domain.organization,
+                actor=actor,
+                target=domain,
+                detail={"from": previous, "to": method},
+            )
+    return domain
+
+
+def verify_now(*, domain: Domain, actor) -> DomainCheck | None:
+    """Check the domain at once (bounded by VERIFY_NOW_DEADLINE_SECONDS) and apply the result.
+
+    For a pending domain the click restarts the background checks' 72-hour window. The
+    check runs outside any transaction (network I/O); lifecycle.apply_check_result records
+    it and moves the state. Returns the DomainCheck (None if the domain went away meanwhile).
+    """
+    domain.refresh_from_db()
+    if domain.status == Domain.Status.REMOVED:
+        raise ConsoleError(_("This domain has been deleted."), code="removed")
+    if (
+        domain.status == Domain.Status.PENDING
+        and Domain.objects.held().filter(name=domain.name).exclude(organization_id=domain.organization_id).exists()
+    ):
+        raise ConsoleError(held_elsewhere_message(), code="held_elsewhere")
+    if domain.status == Domain.Status.PENDING:
+        now = clock.now()
+        Domain.objects.filter(pk=domain.pk, status=Domain.Status.PENDING).update(last_verify_click_at=now)
+    result = checking.run_check(
+        domain.name,
+        domain.token,
+        domain.method,
+        deadline_seconds=settings.VERIFY_NOW_DEADLINE_SECONDS,
+        old_tokens=selectors.old_tokens_of(domain=domain),
+    )
+    check = lifecycle.apply_check_result(
+        domain_id=domain.pk, result=result, trigger=DomainCheck.Trigger.USER, actor=actor
+    )
+    domain.refresh_from_db()
+    return check
+
+
+def update_settings(*, domain: Domain, auto_add_new_users: bool, actor) -> Domain:
+    """Change the domain's settings; audited when something changed."""
+    with transaction.atomic():
+        updated = (
+            Domain.objects.active()
+            .filter(pk=domain.pk)
+            .exclude(auto_add_new_users=auto_add_new_users)
+            .update(auto_add_new_users=auto_add_new_users)
+        )
+        if updated:
+            domain.auto_add_new_users = auto_add_new_users
+            audit.record(
+                "domain.settings_changed",
+                organization=domain.organization,
+                actor=actor,
+                target=domain,
+                detail={"auto_add_new_users": auto_add_new_users},
+            )
+    return domain
+
+
+def delete_domain(*, domain: Domain, actor) -> Domain:
+    """Remove the domain from the organization (kept as a record with the reason).
+
+    Members with an address at the domain stay members; admins simply can no longer add
+    users at it. Background checks stop.
+    """
+    now = clock.now()
+    reason = f"Deleted by {actor.email}" if actor is not None else "Deleted"
+    with transaction.atomic():
+        updated = (
+            Domain.objects.active()
+            .filter(pk=domain.pk)
+            .update(
+                status=Domain.Status.REMOVED,
+                removed_at=now,
+                removal_reason=reason[:300],
+                next_check_at=None,
+                lease_expires_at=None,
+                claimed_due_at=None,
+            )
+        )
+        if not updated:
+            raise ConsoleError(_("This domain has already been deleted."), code="removed")
+        previous_status = domain.status
+        domain.refresh_from_db()
+        audit.record(
+            "domain.deleted",
+            organization=domain.organization,
+            actor=actor,
+            target=domain,
+            detail={"name": domain.name, "previous_status": previous_status, "reason": domain.removal_reason},
+        )
+    return domain
