@@ -1,0 +1,115 @@
+"""Reads for the Bulk User Import pages (and the domain-details include)."""
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from console.models import Organization
+from domains.models import Domain
+from imports.models import AccessRequest, ImportJob, ImportRow
+
+FEATURE = Organization.Feature.BULK_USER_IMPORT
+
+
+def jobs_for_domain(domain: Domain, *, limit: int = 50):
+    return list(
+        ImportJob.objects.filter(domain=domain)
+        .select_related("created_by", "import_requested_by")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def open_access_request(organization: Organization) -> AccessRequest | None:
+    return (
+        AccessRequest.objects.filter(organization=organization, feature=FEATURE, status=AccessRequest.Status.OPEN)
+        .order_by("-requested_at")
+        .first()
+    )
+
+
+def import_section_context(domain: Domain, user) -> dict:
+    """Context for templates/imports/domain_import_section.html on the domain-details page.
+
+    Returns {"import_section": {...}}: `state` is one of
+    "available" (link shown), "no_feature" (explain + Request access), "requested",
+    "pending" / "failing" / "removed" (link not shown, with `reason`).
+    """
+    organization = domain.organization
+    section = {
+        "domain": domain,
+        "state": "available",
+        "reason": "",
+        "has_feature": organization.has_feature(FEATURE),
+        "page_url": reverse("imports:domain", args=[domain.pk]),
+        "request_access_url": reverse("imports:request_access", args=[domain.pk]),
+        "access_request": None,
+    }
+    if domain.status == Domain.Status.PENDING:
+        section["state"] = "pending"
+        section["reason"] = _(
+            "Users can be imported once this domain is verified. Finish verifying it first."
+        )
+    elif domain.status == Domain.Status.REVALIDATION_REQUIRED:
+        section["state"] = "failing"
+        section["reason"] = _(
+            "This domain needs re-validation: its verification record or file is missing. "
+            "Users cannot be imported until it is verified again."
+        )
+    elif domain.status == Domain.Status.REMOVED:
+        section["state"] = "removed"
+        section["reason"] = _("This domain has been removed from the organization.")
+    elif not section["has_feature"]:
+        access_request = open_access_request(organization)
+        section["access_request"] = access_request
+        section["state"] = "requested" if access_request else "no_feature"
+    return {"import_section": section}
+
+
+def job_rows_page(job: ImportJob, *, page_number, only: str = ""):
+    """One page of the report's rows (`only`: "eligible", "not_eligible", "not_imported", "")."""
+    rows = ImportRow.objects.filter(job=job).order_by("pk")
+    if only == "eligible":
+        rows = rows.filter(eligible=True)
+    elif only == "not_eligible":
+        rows = rows.filter(eligible=False)
+    elif only == "not_imported":
+        rows = rows.filter(result=ImportRow.Result.NOT_IMPORTED)
+    elif only == "imported":
+        rows = rows.filter(result=ImportRow.Result.IMPORTED)
+    paginator = Paginator(rows, settings.IMPORT_ROWS_PER_PAGE)
+    return paginator.get_page(page_number)
+
+
+def not_imported_summary(job: ImportJob) -> list[dict]:
+    """[{"reason": code, "label": words, "count": n}] for the summary, largest first."""
+    from django.db.models import Count
+
+    from imports.models import Reason
+
+    labels = dict(Reason.choices)
+    counts = (
+        ImportRow.objects.filter(job=job, result=ImportRow.Result.NOT_IMPORTED)
+        .values("result_reason")
+        .annotate(count=Count("id"))
+        .order_by("-count")
+    )
+    return [
+        {"reason": c["result_reason"], "label": labels.get(c["result_reason"], c["result_reason"]), "count": c["count"]}
+        for c in counts
+    ]
+
+
+def report_reason_summary(job: ImportJob) -> list[dict]:
+    from django.db.models import Count
+
+    from imports.models import Reason
+
+    labels = dict(Reason.choices)
+    counts = (
+        ImportRow.objects.filter(job=job, eligible=False)
+        .values("reason")
+        .annotate(count=Count("id"))
+        .order_by("-count")
+    )
+    return [{"reason": c["reason"], "label": labels.get(c["reason"], c["reason"]), "count": c["count"]} for c in counts]

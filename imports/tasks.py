@@ -1,0 +1,41 @@
+"""Thin, idempotent tasks: ids in, call a service. Routed to the "imports" queue."""
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+
+from imports import services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="imports.build_report", acks_late=True)
+def build_report(job_id: int) -> bool:
+    """Build the job's report; a repeated or late message finds nothing to do."""
+    try:
+        return services.build_report(job_id)
+    except Exception as error:
+        logger.exception("imports: report for job %s failed", job_id)
+        services.fail_job(job_id, repr(error))
+        raise
+
+
+@shared_task(name="imports.run_import", acks_late=True)
+def run_import(job_id: int) -> bool:
+    """Import chunks for a while, then re-enqueue itself (checkpointed in the job's rows)."""
+    done = services.run_import(job_id, time_budget=settings.IMPORT_TASK_TIME_BUDGET_SECONDS)
+    if not done:
+        run_import.delay(job_id)
+    return done
+
+
+@shared_task(name="imports.send_notices", acks_late=True)
+def send_notices(job_id: int) -> int:
+    return services.send_notices(job_id)
+
+
+@shared_task(name="imports.resume_stalled")
+def resume_stalled() -> list[int]:
+    """Beat sweep: resume jobs whose heartbeat stopped (worker crash or restart)."""
+    return services.resume_stalled()

@@ -1,0 +1,177 @@
+"""Bulk User Import pages. Thin: load within the organization (404 otherwise), call a service."""
+
+from django.contrib import messages
+from django.http import StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from console.errors import ConsoleError
+from console.permissions import admin_required, get_for_organization
+from domains.models import Domain
+from imports import reports, selectors, services
+from imports.forms import SelectionForm, StartImportForm
+from imports.models import ImportJob
+
+
+def _domain(request, domain_id):
+    return get_for_organization(Domain.objects.select_related("organization"), request.organization, pk=domain_id)
+
+
+def _job(request, job_id):
+    return get_for_organization(
+        ImportJob.objects.select_related("domain", "organization", "created_by", "import_requested_by", "parent"),
+        request.organization,
+        pk=job_id,
+    )
+
+
+@admin_required
+@require_GET
+def domain_imports(request, domain_id):
+    domain = _domain(request, domain_id)
+    context = {"domain": domain, "jobs": selectors.jobs_for_domain(domain)}
+    context.update(selectors.import_section_context(domain, request.user))
+    return render(request, "imports/domain_imports.html", context)
+
+
+@admin_required
+@require_POST
+def request_access(request, domain_id):
+    domain = _domain(request, domain_id)
+    try:
+        services.request_access(organization=request.organization, actor=request.user, domain=domain)
+        messages.success(request, _("Access requested. We will let you know when Bulk User Import is enabled."))
+    except ConsoleError as error:
+        messages.error(request, error.message)
+    return redirect("imports:domain", domain.pk)
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def report_create(request, domain_id):
+    """GET: the no-JavaScript confirmation page; POST: queue the report."""
+    domain = _domain(request, domain_id)
+    if request.method == "GET":
+        return render(request, "imports/report_confirm.html", {"domain": domain})
+    try:
+        job = services.create_report_job(domain=domain, actor=request.user)
+    except ConsoleError as error:
+        messages.error(request, error.message)
+        return redirect("imports:domain", domain.pk)
+    messages.success(request, _("The report is being generated. This page updates when it is ready."))
+    return redirect("imports:job", job.pk)
+
+
+@admin_required
+@require_GET
+def job_detail(request, job_id):
+    job = _job(request, job_id)
+    only = request.GET.get("only", "")
+    if only not in ("", "eligible", "not_eligible", "not_imported", "imported"):
+        only = ""
+    context = {
+        "job": job,
+        "domain": job.domain,
+        "only": only,
+        "rows_page": selectors.job_rows_page(job, page_number=request.GET.get("page"), only=only)
+        if job.report_available
+        else None,
+        "not_imported": selectors.not_imported_summary(job) if job.status == ImportJob.Status.COMPLETED else [],
+        "report_reasons": selectors.report_reason_summary(job) if job.report_available else [],
+        "jobs": selectors.jobs_for_domain(job.domain),
+        "has_feature": job.organization.has_feature(services.FEATURE),
+    }
+    if job.status == ImportJob.Status.REPORT_READY:
+        context["notice_en"] = services.render_notice(job, "en")
+        context["notice_ja"] = services.render_notice(job, "ja")
+    return render(request, "imports/job_detail.html", context)
+
+
+@admin_required
+@require_GET
+def job_progress(request, job_id):
+    job = _job(request, job_id)
+    return render(request, "imports/_job_progress.html", {"job": job})
+
+
+@admin_required
+@require_GET
+def job_csv(request, job_id):
+    job = _job(request, job_id)
+    if not job.report_available:
+        messages.error(request, _("The report is not ready yet."))
+        return redirect("imports:job", job.pk)
+    response = StreamingHttpResponse(reports.csv_lines(job), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{reports.csv_filename(job)}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def job_notify(request, job_id):
+    job = _job(request, job_id)
+    if request.method == "GET":
+        return render(request, "imports/notify_confirm.html", {"job": job, "domain": job.domain})
+    try:
+        count = services.notify_eligible(job=job, actor=request.user)
+        messages.success(request, _("The notice is being sent to %(count)s eligible users.") % {"count": count})
+    except ConsoleError as error:
+        messages.error(request, error.message)
+    return redirect("imports:job", job.pk)
+
+
+@admin_required
+@require_POST
+def job_select(request, job_id):
+    job = _job(request, job_id)
+    form = SelectionForm(request.POST)
+    if form.is_valid():
+        try:
+            count = services.save_selection(
+                job=job, page_row_ids=form.cleaned_data["page_rows"], selected_row_ids=form.cleaned_data["row"]
+            )
+            messages.success(request, _("Selection saved: %(count)s users selected.") % {"count": count})
+        except ConsoleError as error:
+            messages.error(request, error.message)
+    else:
+        messages.error(request, _("The selection could not be read. Try again."))
+    query = request.POST.get("return_query", "")
+    response = redirect("imports:job", job.pk)
+    if query.startswith(("page=", "only=")) and "/" not in query:
+        response["Location"] += "?" + query
+    return response
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def job_start(request, job_id):
+    """GET: the no-JavaScript confirmation page; POST: queue the import."""
+    job = _job(request, job_id)
+    if request.method == "GET":
+        return render(request, "imports/start_confirm.html", {"job": job, "domain": job.domain})
+    form = StartImportForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose whether to import all eligible users or only the selected ones."))
+        return redirect("imports:job", job.pk)
+    try:
+        services.start_import(job=job, actor=request.user, selected_only=form.cleaned_data["mode"] == "selected")
+        messages.success(request, _("The import has started."))
+    except ConsoleError as error:
+        messages.error(request, error.message)
+    return redirect("imports:job", job.pk)
+
+
+@admin_required
+@require_POST
+def job_check_new(request, job_id):
+    job = _job(request, job_id)
+    try:
+        new_job = services.check_for_new_users(job=job, actor=request.user)
+    except ConsoleError as error:
+        messages.error(request, error.message)
+        return redirect("imports:job", job.pk)
+    messages.success(request, _("Checking for new users. This page updates when the report is ready."))
+    return redirect("imports:job", new_job.pk)
+
