@@ -1,0 +1,67 @@
+"""Security properties that hold for every URL of the project (issue 6)."""
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from console.models import Membership, Organization, User
+
+SKIP_PREFIXES = ("django-admin/", "static/")
+
+
+def _walk(patterns, prefix=""):
+    for entry in patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            yield from _walk(entry.url_patterns, route)
+        elif isinstance(entry, URLPattern):
+            yield route
+
+
+def _concrete(route: str) -> str:
+    """Fill converters with plausible values; CSRF is checked before the view runs."""
+    import re
+
+    route = re.sub(r"<int:\w+>", "1", route)
+    route = re.sub(r"<uuid:\w+>", "00000000-0000-0000-0000-000000000001", route)
+    route = re.sub(r"<(?:str|slug|path):\w+>", "x", route)
+    route = re.sub(r"<\w+>", "x", route)
+    route = route.replace("^", "").replace("$", "")
+    return "/" + route
+
+
+def all_routes():
+    return sorted({_concrete(r) for r in _walk(get_resolver().url_patterns) if not r.startswith(SKIP_PREFIXES)})
+
+
+@pytest.fixture
+def signed_in_admin(db):
+    organization = Organization.objects.create(name="CSRF Org")
+    user = User.objects.create_user("csrf-admin@example.org", "a-long-password-1", email_verified=True)
+    Membership.objects.create(user=user, organization=organization, role=Membership.Role.OWNER)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    return client
+
+
+def test_there_are_routes_to_check():
+    assert len(all_routes()) >= 10
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route", all_routes())
+def test_every_post_without_csrf_token_is_refused(route, signed_in_admin):
+    """Every URL, signed in as an Owner: a POST without the CSRF token is a 403 and changes nothing."""
+    from console.models import AuditEvent
+
+    before = AuditEvent.objects.count()
+    response = signed_in_admin.post(route, {"email": "x@example.org", "name": "example.org"})
+    assert response.status_code == 403, f"{route} answered {response.status_code} to a POST without CSRF token"
+    assert AuditEvent.objects.count() == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route", ["/sign-in/"])
+def test_anonymous_post_without_csrf_token_is_refused(route):
+    response = Client(enforce_csrf_checks=True).post(route, {"username": "a@example.org", "password": "x"})
+    assert response.status_code == 403
