@@ -6,10 +6,15 @@ Guarantees:
 - An inconclusive result never grants and never revokes; only after inconclusive results have
   lasted INCONCLUSIVE_TOLERANCE does a verified domain enter the grace period.
 - Every transition writes an AuditEvent; e-mails are sent after commit.
+
+The rules live in one pure function, `transition`, used by both the single-check path
+(`apply_check_result`: Verify clicks, operator commands, single scheduled checks) and the
+batch path (`apply_check_results_bulk`: the scheduled sweep, a few queries per batch).
 """
 
 import logging
 import random
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -31,6 +36,25 @@ PENDING_WINDOW = timedelta(hours=72)
 PENDING_MIN_INTERVAL = timedelta(minutes=1)
 PENDING_MAX_INTERVAL = timedelta(hours=1)
 
+VERIFIED_EVENT = "domain.verified"
+FAILING_EVENT = "domain.failing"
+REVALIDATED_EVENT = "domain.revalidated"
+
+# Every field `transition` may change (bulk_update writes exactly these).
+TRANSITION_FIELDS = (
+    "status",
+    "verified_at",
+    "last_checked_at",
+    "last_outcome",
+    "next_check_at",
+    "lease_expires_at",
+    "claimed_due_at",
+    "inconclusive_since",
+    "failing_since",
+    "grace_deadline",
+    "reminders_sent",
+)
+
 
 def recheck_jitter() -> timedelta:
     """Spread re-checks so domains verified together are not all due in the same second."""
@@ -48,6 +72,66 @@ def next_pending_check(domain: Domain, now: datetime) -> datetime | None:
     return min(now + interval, started + PENDING_WINDOW)
 
 
+def transition(domain: Domain, result: verifiers.CheckResult, now: datetime) -> tuple[dict, str | None]:
+    """THE rules: what `result`, observed at `now`, does to `domain`.
+
+    Pure: reads the domain, returns (changes, event) and writes nothing. `changes` maps
+    field names (a subset of TRANSITION_FIELDS) to new values; `event` is "domain.verified",
+    "domain.failing", "domain.revalidated" or None.
+    """
+    status = domain.status
+    changes: dict = {
+        "last_checked_at": now,
+        "last_outcome": result.outcome,
+        "lease_expires_at": None,
+        "claimed_due_at": None,
+    }
+    event = None
+
+    if result.outcome == verifiers.VERIFIED:
+        changes["inconclusive_since"] = None
+        if status == Domain.Status.PENDING:
+            changes.update(status=Domain.Status.VERIFIED, verified_at=now)
+            event = VERIFIED_EVENT
+        elif status == Domain.Status.REVALIDATION_REQUIRED:
+            changes.update(
+                status=Domain.Status.VERIFIED, failing_since=None, grace_deadline=None, reminders_sent=[]
+            )
+            event = REVALIDATED_EVENT
+        changes["next_check_at"] = now + RECHECK_INTERVAL + recheck_jitter()
+    elif status == Domain.Status.PENDING:
+        # Not there yet: keep trying within the back-off window; never "fails".
+        changes["next_check_at"] = next_pending_check(domain, now)
+    elif result.outcome == verifiers.INCONCLUSIVE:
+        # Never grants, never revokes... unless it has lasted INCONCLUSIVE_TOLERANCE.
+        if status == Domain.Status.VERIFIED:
+            since = domain.inconclusive_since or now
+            changes["inconclusive_since"] = since
+            if now - since >= INCONCLUSIVE_TOLERANCE:
+                event = FAILING_EVENT
+        changes["next_check_at"] = now + INCONCLUSIVE_RETRY
+    else:  # definitive failure: not found / mismatch
+        changes["inconclusive_since"] = None
+        if status == Domain.Status.VERIFIED:
+            event = FAILING_EVENT
+        changes["next_check_at"] = now + FAILING_RECHECK_INTERVAL
+
+    if event == FAILING_EVENT:
+        changes.update(
+            status=Domain.Status.REVALIDATION_REQUIRED,
+            failing_since=now,
+            grace_deadline=now + GRACE_PERIOD,
+            reminders_sent=[],
+            next_check_at=now + FAILING_RECHECK_INTERVAL,
+        )
+    return changes, event
+
+
+def _apply_changes(domain: Domain, changes: dict) -> None:
+    for field, value in changes.items():
+        setattr(domain, field, value)
+
+
 def _actor_kind(trigger: str) -> str:
     return {
         DomainCheck.Trigger.USER: AuditEvent.ActorKind.USER,
@@ -63,6 +147,72 @@ def _after_commit(event: str, domain: Domain, check: DomainCheck | None) -> None
     transaction.on_commit(lambda: notifications.domain_state_changed(domain_id=domain_id, event=event, check_id=check_id))
 
 
+def _new_check(domain, result, *, now, trigger, actor, due_at) -> DomainCheck:
+    return DomainCheck(
+        domain=domain,
+        checked_at=now,
+        method=domain.method,
+        outcome=result.outcome,
+        detail=result.detail.english(),
+        detail_message=result.detail.as_json(),
+        diagnostics=[m.as_json() for m in result.diagnostics],
+        duration_ms=result.duration_ms,
+        trigger=trigger,
+        triggered_by=actor,
+        due_at=due_at,
+    )
+
+
+def _event_detail(domain: Domain, result, check: DomainCheck) -> dict:
+    return {
+        "outcome": result.outcome,
+        "detail": check.detail,
+        "grace_deadline": domain.grace_deadline.isoformat() if domain.grace_deadline else None,
+    }
+
+
+def _save_verification(domain: Domain, *, now, result, actor, kind) -> bool:
+    """Save a pending→verified transition. The database decides between two organizations
+    verifying the same name (domain_held_by_one_organization); returns False if we lost."""
+    try:
+        with transaction.atomic():
+            domain.save()
+        return True
+    except IntegrityError:
+        domain.refresh_from_db()
+        _apply_changes(
+            domain,
+            {
+                "last_checked_at": now,
+                "last_outcome": result.outcome,
+                "lease_expires_at": None,
+                "claimed_due_at": None,
+                "next_check_at": None,
+            },
+        )
+        domain.save()
+        audit.record(
+            "domain.verification_refused",
+            organization=domain.organization,
+            actor=actor,
+            actor_kind=kind,
+            target=domain,
+            detail={"reason": "verified by another organization"},
+        )
+        return False
+
+
+def _log(domain: Domain, trigger: str, outcome: str) -> None:
+    logger.info(
+        "domain check domain=%s organization=%s trigger=%s outcome=%s status=%s",
+        domain.name,
+        domain.organization_id,
+        trigger,
+        outcome,
+        domain.status,
+    )
+
+
 def apply_check_result(
     *,
     domain_id: int,
@@ -74,6 +224,7 @@ def apply_check_result(
     """Record a check and move the domain's state. Returns the DomainCheck, or None when the
     result was not applied (domain removed, stale claim, or this due time already checked)."""
     now = clock.now()
+    kind = _actor_kind(trigger)
     with transaction.atomic():
         domain = Domain.objects.select_for_update().filter(pk=domain_id).first()
         if domain is None or domain.status == Domain.Status.REMOVED:
@@ -82,85 +233,15 @@ def apply_check_result(
             return None  # a newer check already moved the schedule on
         try:
             with transaction.atomic():
-                check = DomainCheck.objects.create(
-                    domain=domain,
-                    checked_at=now,
-                    method=domain.method,
-                    outcome=result.outcome,
-                    detail=result.detail.english(),
-                    detail_message=result.detail.as_json(),
-                    diagnostics=[m.as_json() for m in result.diagnostics],
-                    duration_ms=result.duration_ms,
-                    trigger=trigger,
-                    triggered_by=actor,
-                    due_at=due_at,
-                )
+                check = _new_check(domain, result, now=now, trigger=trigger, actor=actor, due_at=due_at)
+                check.save()
         except IntegrityError:
             return None  # this due time was already checked
 
-        kind = _actor_kind(trigger)
-        event = None
-        domain.last_checked_at = now
-        domain.last_outcome = result.outcome
-        domain.lease_expires_at = None
-        domain.claimed_due_at = None
-        status = domain.status
-
-        if result.outcome == verifiers.VERIFIED:
-            domain.inconclusive_since = None
-            if status == Domain.Status.PENDING:
-                domain.status = Domain.Status.VERIFIED
-                domain.verified_at = now
-                event = "domain.verified"
-            elif status == Domain.Status.REVALIDATION_REQUIRED:
-                domain.status = Domain.Status.VERIFIED
-                domain.failing_since = None
-                domain.grace_deadline = None
-                domain.reminders_sent = []
-                event = "domain.revalidated"
-            domain.next_check_at = now + RECHECK_INTERVAL + recheck_jitter()
-        elif status == Domain.Status.PENDING:
-            domain.next_check_at = next_pending_check(domain, now)
-        elif result.outcome == verifiers.INCONCLUSIVE:
-            if status == Domain.Status.VERIFIED:
-                domain.inconclusive_since = domain.inconclusive_since or now
-                if now - domain.inconclusive_since >= INCONCLUSIVE_TOLERANCE:
-                    event = "domain.failing"
-            domain.next_check_at = now + INCONCLUSIVE_RETRY
-        else:  # definitive failure
-            domain.inconclusive_since = None
-            if status == Domain.Status.VERIFIED:
-                event = "domain.failing"
-            domain.next_check_at = now + FAILING_RECHECK_INTERVAL
-
-        if event == "domain.failing":
-            domain.status = Domain.Status.REVALIDATION_REQUIRED
-            domain.failing_since = now
-            domain.grace_deadline = now + GRACE_PERIOD
-            domain.reminders_sent = []
-            domain.next_check_at = now + FAILING_RECHECK_INTERVAL
-
-        if event == "domain.verified":
-            try:
-                with transaction.atomic():
-                    domain.save()
-            except IntegrityError:
-                # Another organization verified this name first; the database decided.
-                domain.refresh_from_db()
-                domain.last_checked_at = now
-                domain.last_outcome = result.outcome
-                domain.lease_expires_at = None
-                domain.claimed_due_at = None
-                domain.next_check_at = None
-                domain.save()
-                audit.record(
-                    "domain.verification_refused",
-                    organization=domain.organization,
-                    actor=actor,
-                    actor_kind=kind,
-                    target=domain,
-                    detail={"reason": "verified by another organization"},
-                )
+        changes, event = transition(domain, result, now)
+        _apply_changes(domain, changes)
+        if event == VERIFIED_EVENT:
+            if not _save_verification(domain, now=now, result=result, actor=actor, kind=kind):
                 return check
         else:
             domain.save()
@@ -172,19 +253,98 @@ def apply_check_result(
                 actor=actor,
                 actor_kind=kind,
                 target=domain,
-                detail={
-                    "outcome": result.outcome,
-                    "detail": check.detail,
-                    "grace_deadline": domain.grace_deadline.isoformat() if domain.grace_deadline else None,
-                },
+                detail=_event_detail(domain, result, check),
             )
             _after_commit(event, domain, check)
-        logger.info(
-            "domain check domain=%s organization=%s trigger=%s outcome=%s status=%s",
-            domain.name,
-            domain.organization_id,
-            trigger,
-            result.outcome,
-            domain.status,
-        )
+        _log(domain, trigger, result.outcome)
         return check
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    applied: int = 0
+    skipped: int = 0  # removed, stale claim or already checked
+    events: tuple[tuple[int, str], ...] = ()  # (domain_id, event)
+
+
+def apply_check_results_bulk(
+    items: list[tuple[int, datetime, verifiers.CheckResult]],
+    *,
+    trigger: str = DomainCheck.Trigger.SCHEDULE,
+) -> BulkOutcome:
+    """The batch path of `apply_check_result` for scheduled checks: the same `transition`,
+    the same once-per-due-time guarantee, but a handful of queries per batch instead of
+    several per domain: lock the rows (1), insert the checks (1), update the domains (1),
+    insert the audit events (1, only when something changed state).
+
+    `items` are (domain_id, due_at, result). If the checks cannot be inserted in bulk (a
+    concurrent worker checked one of these due times), falls back to one-by-one.
+    """
+    if not items:
+        return BulkOutcome()
+    now = clock.now()
+    kind = _actor_kind(trigger)
+    try:
+        with transaction.atomic():
+            return _apply_bulk(items, now=now, trigger=trigger, kind=kind)
+    except IntegrityError:
+        applied = skipped = 0
+        events = []
+        for domain_id, due_at, result in items:
+            check = apply_check_result(domain_id=domain_id, result=result, trigger=trigger, due_at=due_at)
+            if check is None:
+                skipped += 1
+            else:
+                applied += 1
+        return BulkOutcome(applied=applied, skipped=skipped, events=tuple(events))
+
+
+def _apply_bulk(items, *, now, trigger, kind) -> BulkOutcome:
+    ids = [domain_id for domain_id, _, _ in items]
+    domains = {d.pk: d for d in Domain.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    applicable = []
+    for domain_id, due_at, result in items:
+        domain = domains.get(domain_id)
+        if domain is None or domain.status == Domain.Status.REMOVED or domain.next_check_at != due_at:
+            continue
+        applicable.append((domain, due_at, result))
+    checks = DomainCheck.objects.bulk_create(
+        [_new_check(d, r, now=now, trigger=trigger, actor=None, due_at=due) for d, due, r in applicable]
+    )
+    plain, verifications, audits, events = [], [], [], []
+    for (domain, _due, result), check in zip(applicable, checks, strict=True):
+        changes, event = transition(domain, result, now)
+        _apply_changes(domain, changes)
+        if event == VERIFIED_EVENT:
+            verifications.append((domain, result, check))
+        else:
+            plain.append(domain)
+            if event:
+                audits.append((event, domain, result, check))
+    if plain:
+        Domain.objects.bulk_update(plain, TRANSITION_FIELDS)
+    for domain, result, check in verifications:  # rare in a sweep; each needs its own savepoint
+        if _save_verification(domain, now=now, result=result, actor=None, kind=kind):
+            audits.append((VERIFIED_EVENT, domain, result, check))
+    if audits:
+        AuditEvent.objects.bulk_create(
+            [
+                AuditEvent(
+                    organization_id=domain.organization_id,
+                    created_at=now,
+                    actor_kind=kind,
+                    action=event,
+                    target_type=domain._meta.model_name,
+                    target_id=str(domain.pk),
+                    target_repr=str(domain)[:300],
+                    detail=_event_detail(domain, result, check),
+                )
+                for event, domain, result, check in audits
+            ]
+        )
+        for event, domain, _result, check in audits:
+            _after_commit(event, domain, check)
+            events.append((domain.pk, event))
+    for domain, _due, result in applicable:
+        _log(domain, trigger, result.outcome)
+    return BulkOutcome(applied=len(applicable), skipped=len(items) - len(applicable), events=tuple(events))

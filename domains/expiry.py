@@ -1,0 +1,258 @@
+"""The end of the grace period, and adding the removed users back.
+
+expire_domain: in ONE transaction per domain, a conditional update (status
+revalidation_required and grace_deadline passed → removed) so a double run is harmless; then
+every managed user of the organization whose e-mail is exactly at that domain is removed
+(console.services.remove_member: Membership deleted, the accounts they own leave the
+organization, nothing deleted), told by e-mail, and remembered in a RemovedMember row. The
+organization is never left without an Owner: that Owner is skipped and the reason audited.
+
+add_back_removed_members: once the same organization has verified the name again, recreate
+those memberships (old role, joined_via "added_back") in one action, each re-checked with
+console.admission.email_admission; users who joined another organization meanwhile are
+skipped with a reason.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Case, IntegerField, Value, When
+from django.utils.translation import gettext as _
+
+from console import audit, clock
+from console.admission import email_admission
+from console.errors import ConsoleError
+from console.models import Account, AuditEvent, Membership
+from domains import notifications
+from domains.models import Domain, RemovedMember
+
+logger = logging.getLogger("domains.expiry")
+
+
+@dataclass
+class ExpiryOutcome:
+    domain_id: int
+    domain_name: str
+    organization_id: int
+    removed: list[str] = field(default_factory=list)  # e-mail addresses
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (e-mail, reason)
+
+
+def lapsed_domains(now: datetime | None = None):
+    """Domains whose grace period is over (the predicate of the expiry sweep)."""
+    return Domain.objects.filter(
+        status=Domain.Status.REVALIDATION_REQUIRED, grace_deadline__lte=now or clock.now()
+    ).order_by("grace_deadline", "pk")
+
+
+def members_at_domain(domain: Domain):
+    """Managed users of the domain's organization with an e-mail exactly at the domain
+    (not its subdomains), members first and Owners last so an Owner is kept when needed."""
+    return (
+        Membership.objects.filter(organization_id=domain.organization_id, user__email_domain=domain.name)
+        .select_related("user")
+        .annotate(
+            owner_last=Case(When(role=Membership.Role.OWNER, then=Value(1)), default=Value(0), output_field=IntegerField())
+        )
+        .order_by("owner_last", "user__email")
+    )
+
+
+def removal_reason(domain: Domain) -> str:
+    # Stored as a record in English (like DomainCheck.detail); e-mails say it in the reader's language.
+    since = domain.failing_since.date().isoformat() if domain.failing_since else "?"
+    return f"Not re-validated within 30 days (failing since {since})"
+
+
+def _remove(membership: Membership, *, actor, actor_kind: str, reason: str) -> None:
+    try:
+        from console.services import remove_member
+    except ImportError:  # pragma: no cover - the console service is the normal path
+        remove_member = None
+    if remove_member is not None:
+        remove_member(membership=membership, actor=actor, actor_kind=actor_kind, reason=reason, notify=False)
+        return
+    # Fallback with the same rule: Membership deleted, their accounts leave the organization.
+    user, organization = membership.user, membership.organization
+    released = Account.objects.filter(owner=user, organization=organization).update(organization=None)
+    membership.delete()
+    audit.record("user.removed", organization=organization, actor=actor, actor_kind=actor_kind, target=user,
+                 detail={"role": membership.role, "accounts_released": released, "reason": reason})
+
+
+def _other_owner_exists(membership: Membership) -> bool:
+    return (
+        Membership.objects.select_for_update()
+        .filter(organization_id=membership.organization_id, role=Membership.Role.OWNER)
+        .exclude(pk=membership.pk)
+        .exists()
+    )
+
+
+def expire_domain(*, domain_id: int, actor=None, actor_kind: str = AuditEvent.ActorKind.SCHEDULE) -> ExpiryOutcome | None:
+    """Apply expiry to one lapsed domain. None when it is not (or no longer) lapsed."""
+    now = clock.now()
+    with transaction.atomic():
+        domain = Domain.objects.select_for_update().select_related("organization").filter(pk=domain_id).first()
+        if domain is None:
+            return None
+        reason = removal_reason(domain)
+        updated = Domain.objects.filter(
+            pk=domain_id, status=Domain.Status.REVALIDATION_REQUIRED, grace_deadline__lte=now
+        ).update(
+            status=Domain.Status.REMOVED,
+            removed_at=now,
+            removal_reason=reason,
+            next_check_at=None,
+            lease_expires_at=None,
+            claimed_due_at=None,
+        )
+        if not updated:
+            return None  # re-validated in time, or already expired by another run
+        organization = domain.organization
+        outcome = ExpiryOutcome(domain.pk, domain.name, organization.pk)
+        removed_ids, skipped_ids = [], []
+        for membership in members_at_domain(domain):
+            user = membership.user
+            if membership.role == Membership.Role.OWNER and not _other_owner_exists(membership):
+                why = "the organization's last Owner is kept so it is never left without one"
+                outcome.skipped.append((user.email, why))
+                skipped_ids.append(user.pk)
+                audit.record(
+                    "user.removal_skipped",
+                    organization=organization,
+                    actor=actor,
+                    actor_kind=actor_kind,
+                    target=user,
+                    detail={"domain": domain.name, "reason": why},
+                )
+                continue
+            role = membership.role
+            try:
+                with transaction.atomic():
+                    _remove(membership, actor=actor, actor_kind=actor_kind, reason=reason)
+            except ConsoleError as error:
+                outcome.skipped.append((user.email, str(error)))
+                skipped_ids.append(user.pk)
+                audit.record("user.removal_skipped", organization=organization, actor=actor, actor_kind=actor_kind,
+                             target=user, detail={"domain": domain.name, "reason": str(error)})
+                continue
+            RemovedMember.objects.create(
+                organization=organization, user=user, domain_name=domain.name, role=role, removed_at=now
+            )
+            outcome.removed.append(user.email)
+            removed_ids.append(user.pk)
+            transaction.on_commit(
+                lambda user_id=user.pk: notifications.send_user_removed(
+                    user_id=user_id, organization_name=organization.name, domain_name=domain.name
+                )
+            )
+        audit.record(
+            "domain.deleted",
+            organization=organization,
+            actor=actor,
+            actor_kind=actor_kind,
+            target=domain,
+            detail={
+                "reason": reason,
+                "failing_since": domain.failing_since.isoformat() if domain.failing_since else None,
+                "grace_deadline": domain.grace_deadline.isoformat() if domain.grace_deadline else None,
+                "users_removed": outcome.removed,
+                "users_skipped": [{"email": e, "reason": r} for e, r in outcome.skipped],
+            },
+        )
+        transaction.on_commit(
+            lambda: notifications.send_domain_deleted(
+                domain_id=domain_id, removed_user_ids=removed_ids, skipped_user_ids=skipped_ids
+            )
+        )
+    logger.info("domain expired domain=%s organization=%s removed=%d skipped=%d",
+                outcome.domain_name, outcome.organization_id, len(outcome.removed), len(outcome.skipped))
+    return outcome
+
+
+def expire_lapsed_domains(*, actor=None, actor_kind: str = AuditEvent.ActorKind.SCHEDULE) -> list[ExpiryOutcome]:
+    """Expire every lapsed domain, one transaction each (a failure in one never blocks others)."""
+    outcomes = []
+    for domain_id in list(lapsed_domains().values_list("pk", flat=True)):
+        outcome = expire_domain(domain_id=domain_id, actor=actor, actor_kind=actor_kind)
+        if outcome is not None:
+            outcomes.append(outcome)
+    return outcomes
+
+
+# --- Adding them back ---------------------------------------------------------------------
+
+
+def removed_members_for(domain: Domain):
+    """Users removed when an earlier row of this name expired in this organization, not yet back."""
+    return (
+        RemovedMember.objects.filter(
+            organization_id=domain.organization_id, domain_name=domain.name, added_back_at__isnull=True
+        )
+        .select_related("user")
+        .order_by("user__email")
+    )
+
+
+@dataclass
+class AddBackOutcome:
+    added: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (e-mail, reason for people)
+
+
+@transaction.atomic
+def add_back_removed_members(*, domain: Domain, actor) -> AddBackOutcome:
+    """Recreate the memberships of users removed at expiry, with their old role, once the
+    organization holds the domain verified again. Idempotent: added_back_at marks each row."""
+    domain = Domain.objects.select_for_update().select_related("organization").get(pk=domain.pk)
+    if domain.status != Domain.Status.VERIFIED:
+        raise ConsoleError(
+            _("Verify %(domain)s again before adding its users back.") % {"domain": domain.unicode_name or domain.name},
+            code="domain_not_verified",
+        )
+    organization = domain.organization
+    now = clock.now()
+    outcome = AddBackOutcome()
+    rows = list(removed_members_for(domain).select_for_update(of=("self",)))
+    for row in rows:
+        user = row.user
+        existing = Membership.objects.filter(user=user).select_related("organization").first()
+        if existing is not None:
+            if existing.organization_id == organization.pk:
+                reason = _("Already a user of this organization.")
+                row.added_back_at = now  # nothing left to do for this row
+                row.save(update_fields=["added_back_at"])
+            else:
+                reason = _("Joined another organization in the meantime.")
+            outcome.skipped.append((user.email, reason))
+            continue
+        if not user.is_active:
+            outcome.skipped.append((user.email, _("Deactivated.")))
+            continue
+        admission = email_admission(organization, user.email)
+        if not admission.allowed:
+            outcome.skipped.append((user.email, admission.reason))
+            continue
+        Membership.objects.create(
+            user=user,
+            organization=organization,
+            role=row.role,
+            joined_via=Membership.JoinedVia.ADDED_BACK,
+            via_domain=domain.name,
+            joined_at=now,
+        )
+        moved = Account.objects.filter(owner=user, organization__isnull=True).update(organization=organization)
+        row.added_back_at = now
+        row.save(update_fields=["added_back_at"])
+        audit.record(
+            "user.added_back",
+            organization=organization,
+            actor=actor,
+            target=user,
+            detail={"domain": domain.name, "role": row.role, "accounts_moved": moved},
+        )
+        outcome.added.append(user.email)
+    return outcome

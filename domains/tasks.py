@@ -1,0 +1,44 @@
+"""Celery tasks for the life of a domain. Thin and idempotent: ids in, call a service.
+
+- domains.dispatch_due_checks (beat, every DOMAIN_DISPATCH_SECONDS): claims due domains in
+  batches and queues one domains.check_batch per batch.
+- domains.check_batch / domains.check_domain: check claimed domains; a repeated or late task
+  is harmless (stale claims are ignored, one check per due time).
+- domains.expire_lapsed (beat, hourly): applies the 30-day expiry.
+- domains.send_reminders (beat, hourly): 30/7/1-days-left reminders.
+"""
+
+from celery import shared_task
+
+from domains import expiry, reminders, scheduler
+
+
+@shared_task(name="domains.dispatch_due_checks", ignore_result=True)
+def dispatch_due_checks() -> int:
+    """Claim every due domain (in batches, each with a lease) and queue its checks."""
+    return scheduler.dispatch_due(enqueue=lambda claims: check_batch.delay([c.as_task_args() for c in claims]))
+
+
+@shared_task(name="domains.check_batch", ignore_result=True, acks_late=True)
+def check_batch(claims: list) -> int:
+    """Check a claimed batch [[domain_id, due_at_iso], ...] concurrently; write results in bulk."""
+    outcome = scheduler.run_claims([scheduler.Claim.from_task_args(c) for c in claims])
+    return outcome.applied
+
+
+@shared_task(name="domains.check_domain", ignore_result=True, acks_late=True)
+def check_domain(domain_id: int, due_at_iso: str) -> bool:
+    """Check one claimed domain for the due time it was claimed for."""
+    return scheduler.run_one(scheduler.Claim.from_task_args([domain_id, due_at_iso])) is not None
+
+
+@shared_task(name="domains.expire_lapsed", ignore_result=True)
+def expire_lapsed() -> int:
+    """Delete domains whose grace period has ended and remove their users (idempotent)."""
+    return len(expiry.expire_lapsed_domains())
+
+
+@shared_task(name="domains.send_reminders", ignore_result=True)
+def send_reminders() -> int:
+    """E-mail the 30/7/1-days-left reminders not yet sent (idempotent)."""
+    return reminders.send_due_reminders()
