@@ -15,3 +15,10 @@ urlpatterns = [
     path("<int:pk>/settings/", views.domain_settings, name="settings"),
     path("<int:pk>/delete/", views.domain_delete, name="delete"),
 ]
+
+# Domain lifecycle (issue 4): adding back the users removed at expiry.
+from domains import views_lifecycle  # noqa: E402
+
+urlpatterns += [
+    path("<int:pk>/add-back/", views_lifecycle.domain_add_back, name="add_back"),
+]
