@@ -1,0 +1,388 @@
+"""Domains section pages: list, add, verify, download, details, settings, delete, isolation."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils.html import escape
+
+from console.models import AuditEvent, Membership
+from domains import checking
+from domains.models import Domain, DomainCheck
+from domains.selectors import rendered_check
+from domains.tests.domain_ui_support import PASSWORD, make_admin, make_domain
+
+pytestmark = pytest.mark.django_db
+
+HELD_ELSEWHERE = "This domain has been verified by another organization. If you own it, contact support."
+
+
+@pytest.fixture
+def owner_and_org():
+    return make_admin()
+
+
+@pytest.fixture
+def admin_client(owner_and_org):
+    client = Client()
+    client.force_login(owner_and_org[0])
+    return client
+
+
+@pytest.fixture
+def other_org_domain():
+    _, other = make_admin("owner@globex.example", "Globex")
+    return make_domain(other, "globex.test", Domain.Status.VERIFIED)
+
+
+def text_of(response) -> str:
+    return response.content.decode()
+
+
+# --- List -------------------------------------------------------------------------------
+
+
+def test_empty_list_explains_what_a_domain_is_for(admin_client):
+    response = admin_client.get(reverse("domains:list"))
+    assert response.status_code == 200
+    body = text_of(response)
+    assert "No domains yet" in body
+    assert "company e-mail addresses" in body
+    assert reverse("domains:add") in body
+
+
+def test_list_shows_status_method_checks_and_countdown(clock, admin_client, owner_and_org):
+    _, organization = owner_and_org
+    now = clock.now()
+    make_domain(organization, "pending.test", next_check_at=now + timedelta(minutes=5))
+    make_domain(
+        organization,
+        "lapsing.test",
+        Domain.Status.REVALIDATION_REQUIRED,
+        method=Domain.Method.HTTPS,
+        last_checked_at=now,
+        last_outcome="not_found",
+        failing_since=now - timedelta(days=3),
+        grace_deadline=now + timedelta(days=27, hours=2),
+    )
+    make_domain(organization, "gone.test", Domain.Status.REMOVED)
+    body = text_of(admin_client.get(reverse("domains:list")))
+    assert "pending.test" in body and "lapsing.test" in body
+    assert "gone.test" not in body
+    assert "Pending verification" in body and "Re-validation required" in body
+    assert "HTML file over HTTPS" in body and "DNS TXT record" in body
+    assert "Not found" in body
+    assert "Re-validate within 27 days (by 2026-02-01)" in body
+    assert "2026-01-05 09:05" in body  # next check
+
+
+def test_list_query_count_is_bounded_at_100_domains(admin_client, owner_and_org, django_assert_max_num_queries):
+    _, organization = owner_and_org
+    Domain.objects.bulk_create(
+        [Domain(organization=organization, name=f"d{i:03}.test", unicode_name=f"d{i:03}.test") for i in range(100)]
+    )
+    with django_assert_max_num_queries(8):
+        response = admin_client.get(reverse("domains:list"))
+    assert text_of(response).count("<tr>") == 101
+
+
+# --- Add --------------------------------------------------------------------------------
+
+
+def test_add_redirects_to_verify_page_and_explains_normalisation(clock, admin_client, owner_and_org):
+    response = admin_client.post(reverse("domains:add"), {"domain": "https://WWW.Acme.test/about"}, follow=True)
+    domain = Domain.objects.get()
+    assert domain.name == "www.acme.test"
+    assert response.redirect_chain[-1][0] == reverse("domains:verify", args=[domain.pk])
+    body = text_of(response)
+    assert "we took only its domain name" in body
+    assert domain.txt_value in body
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "Enter a domain"),
+        ("192.0.2.10", "IP address"),
+        ("intranet", "single name"),
+        ("gmail.com", "shared e-mail provider"),
+        ("co.uk", "public suffix"),
+    ],
+)
+def test_add_rejections_show_a_message(admin_client, text, expected):
+    response = admin_client.post(reverse("domains:add"), {"domain": text})
+    assert response.status_code == 200
+    assert expected in text_of(response)
+    assert 'class="errorlist' in text_of(response)
+    assert not Domain.objects.exists()
+
+
+def test_add_duplicate_names_the_status_and_links_to_it(admin_client, owner_and_org):
+    existing = make_domain(owner_and_org[1], "acme.test", Domain.Status.VERIFIED)
+    body = text_of(admin_client.post(reverse("domains:add"), {"domain": "acme.test"}))
+    assert "This organization already has acme.test (Verified)." in body
+    assert reverse("domains:detail", args=[existing.pk]) in body
+
+
+def test_add_held_elsewhere_does_not_name_the_other_organization(admin_client, other_org_domain):
+    body = text_of(admin_client.post(reverse("domains:add"), {"domain": "globex.test"}))
+    assert HELD_ELSEWHERE in body
+    assert "Globex" not in body
+
+
+def test_add_over_the_limit(settings, admin_client, owner_and_org):
+    settings.DOMAIN_MAX_PER_ORGANIZATION = 1
+    make_domain(owner_and_org[1], "one.test")
+    body = text_of(admin_client.post(reverse("domains:add"), {"domain": "two.test"}))
+    assert "the most allowed" in body
+    assert Domain.objects.count() == 1
+
+
+# --- Verify page ------------------------------------------------------------------------
+
+
+def test_verify_page_shows_dns_and_html_instructions(settings, admin_client, owner_and_org):
+    settings.DOMAIN_TXT_SUGGESTED_TTL = 600
+    domain = make_domain(owner_and_org[1], "acme.test")
+    body = text_of(admin_client.get(reverse("domains:verify", args=[domain.pk])))
+    assert "_twilio.acme.test" in body
+    assert f">{settings.DOMAIN_TXT_LABEL}<" in body  # for providers that append the zone
+    assert f"twilio-domain-verification={domain.token}" in body
+    assert ">TXT<" in body
+    assert "600 seconds" in body
+    assert 'data-copy="#txt-value-' in body
+    assert domain.https_url in body
+    assert reverse("domains:html_file", args=[domain.pk]) in body
+    assert "every 24 hours" in body
+    assert "72 hours" in body
+    assert "Verify Domain" in body
+
+
+def test_revalidation_required_button_says_re_validate(clock, admin_client, owner_and_org):
+    domain = make_domain(
+        owner_and_org[1],
+        "acme.test",
+        Domain.Status.REVALIDATION_REQUIRED,
+        grace_deadline=clock.now() + timedelta(days=10, hours=1),
+    )
+    body = text_of(admin_client.get(reverse("domains:verify", args=[domain.pk])))
+    assert ">Re-validate</button>" in body
+    assert "Re-validate within 10 days" in body
+
+
+def test_choosing_a_method_is_a_post(admin_client, owner_and_org):
+    domain = make_domain(owner_and_org[1], "acme.test")
+    assert admin_client.get(reverse("domains:method", args=[domain.pk])).status_code == 405
+    response = admin_client.post(reverse("domains:method", args=[domain.pk]), {"method": "https"})
+    assert response.status_code == 302
+    domain.refresh_from_db()
+    assert domain.method == Domain.Method.HTTPS
+    body = text_of(admin_client.get(reverse("domains:verify", args=[domain.pk])))
+    assert "Use the DNS record instead" in body
+
+
+def test_html_file_download(settings, admin_client, owner_and_org):
+    domain = make_domain(owner_and_org[1], "acme.test")
+    response = admin_client.get(reverse("domains:html_file", args=[domain.pk]))
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="{settings.DOMAIN_HTML_FILENAME}"'
+    assert response.content.decode() == checking.html_file_content(domain.token)
+    assert domain.token in response.content.decode()
+
+
+def test_stored_check_messages_are_rendered_with_their_parameters(clock, admin_client, owner_and_org):
+    domain = make_domain(owner_and_org[1], "acme.test")
+    DomainCheck.objects.create(
+        domain=domain,
+        method="dns",
+        outcome="not_found",
+        detail="No TXT record at _twilio.acme.test.",
+        detail_message={"text": "No TXT record at %(host)s.", "params": {"host": "_twilio.acme.test"}},
+        diagnostics=[{"text": "Found it at %(where)s instead.", "params": {"where": "_twilio.acme.test.acme.test"}}],
+        trigger="user",
+    )
+    verify = text_of(admin_client.get(reverse("domains:verify", args=[domain.pk])))
+    detail = text_of(admin_client.get(reverse("domains:detail", args=[domain.pk])))
+    for body in (verify, detail):
+        assert "No TXT record at _twilio.acme.test." in body
+        assert "Found it at _twilio.acme.test.acme.test instead." in body
+
+
+# --- Verify now, against real loopback servers ------------------------------------------
+
+
+def test_verify_now_with_the_record_published_verifies(clock, admin_client, owner_and_org, dns_server, dns_settings):
+    owner, organization = owner_and_org
+    domain = make_domain(organization, "acme.test")
+    dns_server.set_txt(domain.txt_host, domain.txt_value)
+    response = admin_client.post(reverse("domains:verify_now", args=[domain.pk]), follow=True)
+    domain.refresh_from_db()
+    assert domain.status == Domain.Status.VERIFIED
+    assert domain.last_verify_click_at == clock.now()
+    check = domain.checks.get()
+    assert check.trigger == DomainCheck.Trigger.USER and check.triggered_by == owner
+    body = text_of(response)
+    assert "acme.test is verified." in body
+    assert "Next automatic check at" in body
+    assert AuditEvent.objects.filter(action="domain.verified", target_id=str(domain.pk)).exists()
+
+
+def test_verify_now_without_the_record_shows_what_was_found(clock, admin_client, owner_and_org, dns_server, dns_settings):
+    domain = make_domain(owner_and_org[1], "absent.test")
+    dns_server.set_txt("_twilio.absent.test", "twilio-domain-verification=0123456789abcdef0123456789abcdef")
+    response = admin_client.post(reverse("domains:verify_now", args=[domain.pk]), follow=True)
+    domain.refresh_from_db()
+    assert domain.status == Domain.Status.PENDING
+    check = domain.checks.get()
+    assert check.outcome in (DomainCheck.Outcome.NOT_FOUND, DomainCheck.Outcome.MISMATCH)
+    body = text_of(response)
+    assert "Not verified yet" in body
+    assert check.detail_message  # stored as a translatable message, rendered for the reader
+    assert escape(rendered_check(check).detail) in body
+    assert "Next automatic check at" in body
+
+
+def test_verify_now_by_html_file_over_https(
+    clock, settings, admin_client, owner_and_org, dns_server, dns_settings, https_server, https_settings
+):
+    domain = make_domain(owner_and_org[1], "files.test", method=Domain.Method.HTTPS)
+    dns_server.set_a("files.test", "127.0.0.1")
+    https_server.put("files.test", f"/{settings.DOMAIN_HTML_FILENAME}", checking.html_file_content(domain.token))
+    response = admin_client.post(reverse("domains:verify_now", args=[domain.pk]), follow=True)
+    domain.refresh_from_db()
+    assert domain.status == Domain.Status.VERIFIED, text_of(response)
+    assert domain.checks.get().method == Domain.Method.HTTPS
+    assert [seen.path for seen in https_server.requests] == [f"/{settings.DOMAIN_HTML_FILENAME}"]
+
+
+def test_verify_now_for_a_name_verified_elsewhere_is_refused(admin_client, owner_and_org, other_org_domain):
+    domain = make_domain(owner_and_org[1], other_org_domain.name)
+    body = text_of(admin_client.post(reverse("domains:verify_now", args=[domain.pk]), follow=True))
+    assert HELD_ELSEWHERE in body
+    assert not domain.checks.exists()
+
+
+# --- Details, settings, delete ----------------------------------------------------------
+
+
+def test_details_page(clock, admin_client, owner_and_org, django_assert_max_num_queries):
+    owner, organization = owner_and_org
+    domain = make_domain(organization, "acme.test", Domain.Status.VERIFIED, verified_at=clock.now())
+    DomainCheck.objects.bulk_create(
+        [
+            DomainCheck(
+                domain=domain,
+                method="dns",
+                outcome="verified",
+                detail="Found.",
+                detail_message={"text": "Found the record at %(host)s.", "params": {"host": domain.txt_host}},
+                duration_ms=i,
+                trigger="schedule",
+                checked_at=clock.now() - timedelta(hours=i),
+            )
+            for i in range(60)
+        ]
+    )
+    with django_assert_max_num_queries(12):
+        response = admin_client.get(reverse("domains:detail", args=[domain.pk]))
+    body = text_of(response)
+    assert "Verified since" in body and "2026-01-05 09:00" in body
+    assert body.count("Found the record at _twilio.acme.test.") == 50
+    assert domain.txt_value in body
+    assert "automatically add new users who sign up with this domain" in body.lower()
+    assert 'data-dialog="#delete-dialog"' in body
+    assert "Existing members stay" in body
+
+
+def test_settings_form_turns_auto_add_off_and_on(admin_client, owner_and_org):
+    domain = make_domain(owner_and_org[1], "acme.test", Domain.Status.VERIFIED)
+    admin_client.post(reverse("domains:settings", args=[domain.pk]), {})
+    domain.refresh_from_db()
+    assert domain.auto_add_new_users is False
+    admin_client.post(reverse("domains:settings", args=[domain.pk]), {"auto_add_new_users": "on"})
+    domain.refresh_from_db()
+    assert domain.auto_add_new_users is True
+    assert AuditEvent.objects.filter(action="domain.settings_changed").count() == 2
+
+
+def test_delete_confirm_page_then_delete_keeps_members(admin_client, owner_and_org):
+    owner, organization = owner_and_org
+    domain = make_domain(organization, "acme.test", Domain.Status.VERIFIED)
+    page = admin_client.get(reverse("domains:delete", args=[domain.pk]))
+    assert page.status_code == 200
+    body = text_of(page)
+    assert "Admins can no longer add users" in body and "Existing members stay" in body
+    domain.refresh_from_db()
+    assert domain.status == Domain.Status.VERIFIED  # GET changes nothing
+    response = admin_client.post(reverse("domains:delete", args=[domain.pk]), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("domains:list")
+    domain.refresh_from_db()
+    assert domain.status == Domain.Status.REMOVED
+    assert domain.removal_reason == f"Deleted by {owner.email}"
+    assert Membership.objects.filter(organization=organization, user=owner).exists()
+    assert admin_client.get(reverse("domains:detail", args=[domain.pk])).status_code == 404
+
+
+# --- Isolation, permissions, CSRF -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "method"),
+    [
+        ("domains:detail", "get"),
+        ("domains:verify", "get"),
+        ("domains:html_file", "get"),
+        ("domains:delete", "get"),
+        ("domains:delete", "post"),
+        ("domains:verify_now", "post"),
+        ("domains:method", "post"),
+        ("domains:settings", "post"),
+    ],
+)
+def test_another_organizations_domain_is_404(admin_client, other_org_domain, name, method):
+    response = getattr(admin_client, method)(reverse(name, args=[other_org_domain.pk]), {"method": "https"})
+    assert response.status_code == 404
+    other_org_domain.refresh_from_db()
+    assert other_org_domain.status == Domain.Status.VERIFIED
+    assert other_org_domain.method == Domain.Method.DNS
+    assert not other_org_domain.checks.exists()
+
+
+def test_other_organizations_domains_are_not_listed(admin_client, other_org_domain):
+    assert other_org_domain.name not in text_of(admin_client.get(reverse("domains:list")))
+
+
+def test_members_and_anonymous_users_are_kept_out(owner_and_org):
+    domain = make_domain(owner_and_org[1], "acme.test")
+    anonymous = Client()
+    assert anonymous.get(reverse("domains:list")).status_code == 302
+    member, _ = make_admin("member@acme-corp.example", "Member Org", role=Membership.Role.MEMBER)
+    client = Client()
+    client.force_login(member)
+    assert client.get(reverse("domains:list")).status_code == 403
+    assert client.get(reverse("domains:detail", args=[domain.pk])).status_code == 403
+
+
+def test_every_post_needs_the_csrf_token(owner_and_org):
+    owner, organization = owner_and_org
+    domain = make_domain(organization, "acme.test")
+    client = Client(enforce_csrf_checks=True)
+    assert client.login(email=owner.email, password=PASSWORD)
+    posts = [
+        (reverse("domains:add"), {"domain": "new.test"}),
+        (reverse("domains:verify_now", args=[domain.pk]), {}),
+        (reverse("domains:method", args=[domain.pk]), {"method": "https"}),
+        (reverse("domains:settings", args=[domain.pk]), {}),
+        (reverse("domains:delete", args=[domain.pk]), {}),
+    ]
+    for url, data in posts:
+        assert client.post(url, data).status_code == 403, url
+    domain.refresh_from_db()
+    assert (domain.status, domain.method, domain.auto_add_new_users) == (Domain.Status.PENDING, "dns", True)
+    assert Domain.objects.count() == 1
+    # With the token from the form, the same POST works.
+    page = client.get(reverse("domains:add"))
+    token = page.context["csrf_token"]
+    response = client.post(reverse("domains:add"), {"domain": "new.test", "csrfmiddlewaretoken": str(token)})
+    assert response.status_code == 302
