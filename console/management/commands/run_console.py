@@ -50,7 +50,9 @@ class Command(BaseCommand):
         environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
         children: dict[str, subprocess.Popen] = {}
         for name, command in commands.items():
-            children[name] = subprocess.Popen(command, cwd=settings.BASE_DIR, env=environment)
+            # Own process group: a terminal's Ctrl-C reaches only this command, which forwards
+            # it once (a second SIGINT would make the worker abandon running tasks).
+            children[name] = subprocess.Popen(command, cwd=settings.BASE_DIR, env=environment, process_group=0)
             self.stdout.write(f"started {name} (pid {children[name].pid}): {' '.join(command)}")
 
         url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
@@ -82,15 +84,18 @@ class Command(BaseCommand):
                     break
                 time.sleep(0.5)
         finally:
-            self._stop_all(children)
+            self._stop_all(children, already_signalled=stopping["signal"] is not None)
         if stopping["signal"] is not None:
             exit_code = 0
         sys.exit(exit_code)
 
-    def _stop_all(self, children, grace_seconds: float = 10.0):
-        for child in children.values():
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
+    def _stop_all(self, children, *, already_signalled: bool, grace_seconds: float = 10.0):
+        # A forwarded signal already asked every child to stop; a second one would make the
+        # worker abandon its running tasks, so only send SIGTERM when nobody asked yet.
+        if not already_signalled:
+            for child in children.values():
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + grace_seconds
         for child in children.values():
             remaining = max(0.1, deadline - time.monotonic())

@@ -1,0 +1,141 @@
+"""Public sign-up, the signed e-mail verification link, and auto-add after verification."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from console import services
+from console.errors import ConsoleError
+from console.models import AuditEvent, Membership, User
+from console.tests.factories import AccountFactory, OrganizationFactory, UserFactory, verified_domain
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "a-long-and-unusual-passphrase-42"
+
+
+def sign_up(client, email, capture):
+    with capture(execute=True):
+        return client.post(
+            reverse("console:sign_up"),
+            {"email": email, "full_name": "New Person", "password1": PASSWORD, "password2": PASSWORD},
+        )
+
+
+def link_in(message) -> str:
+    return re.search(r"https?://\S+/verify-email/\S+/", message.body).group(0)
+
+
+def test_sign_up_creates_an_independent_unverified_user_and_sends_a_signed_link(
+    client, django_capture_on_commit_callbacks
+):
+    response = sign_up(client, "new@somewhere.test", django_capture_on_commit_callbacks)
+    assert response.status_code == 302 and response.url == reverse("console:sign_up_done")
+    user = User.objects.get(email="new@somewhere.test")
+    assert not user.email_verified and user.check_password(PASSWORD)
+    assert not Membership.objects.filter(user=user).exists()
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["new@somewhere.test"]
+    assert mail.outbox[0].alternatives  # an HTML part as well
+
+    path = link_in(mail.outbox[0]).split("://", 1)[1].split("/", 1)[1]
+    assert client.get("/" + path).status_code == 200  # a page with a button, not yet verified
+    user.refresh_from_db()
+    assert not user.email_verified
+    response = client.post("/" + path)
+    assert response.status_code == 200
+    user.refresh_from_db()
+    assert user.email_verified
+
+
+def test_sign_up_does_not_reveal_an_existing_address(client, django_capture_on_commit_callbacks):
+    UserFactory(email="known@somewhere.test")
+    first = sign_up(client, "known@somewhere.test", django_capture_on_commit_callbacks)
+    second = sign_up(client, "unknown@somewhere.test", django_capture_on_commit_callbacks)
+    assert (first.status_code, first.url) == (second.status_code, second.url)
+    assert User.objects.filter(email="known@somewhere.test").count() == 1
+    known, unknown = mail.outbox
+    assert known.to == ["known@somewhere.test"] and "already have a user" in known.body
+    assert "/verify-email/" not in known.body
+    assert "/verify-email/" in unknown.body
+
+
+def test_the_link_is_valid_for_three_days(clock):
+    user = UserFactory(email="late@somewhere.test", email_verified=False)
+    token = services.email_verification_token(user)
+    clock.advance(timedelta(days=3) - timedelta(seconds=1))
+    assert services.user_for_verification_token(token) == user
+    clock.advance(timedelta(seconds=2))
+    with pytest.raises(ConsoleError) as error:
+        services.verify_email(token=token)
+    assert error.value.code == "expired"
+    user.refresh_from_db()
+    assert not user.email_verified
+
+
+def test_a_tampered_or_stale_link_is_refused(client):
+    user = UserFactory(email="me@somewhere.test", email_verified=False)
+    token = services.email_verification_token(user)
+    assert client.get(reverse("console:verify_email", args=[token + "x"])).status_code == 400
+    user.email = "changed@somewhere.test"
+    user.save()
+    with pytest.raises(ConsoleError):
+        services.verify_email(token=token)
+
+
+def test_verification_auto_adds_to_the_organization_holding_the_domain(django_capture_on_commit_callbacks):
+    organization = OrganizationFactory()
+    verified_domain(organization, "corp.test", auto_add_new_users=True)
+    user = UserFactory(email="joiner@corp.test", email_verified=False)
+    account = AccountFactory(owner=user)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.verify_email(token=services.email_verification_token(user))
+    membership = Membership.objects.get(user=user)
+    assert (membership.organization, membership.role) == (organization, "member")
+    assert (membership.joined_via, membership.via_domain) == ("auto_added", "corp.test")
+    account.refresh_from_db()
+    assert account.organization == organization
+    assert AuditEvent.objects.filter(action="user.auto_added", organization=organization).exists()
+    assert any("managed by" in message.body for message in mail.outbox)
+
+
+def test_no_auto_add_when_the_setting_is_off_or_the_domain_is_only_pending():
+    off = OrganizationFactory()
+    verified_domain(off, "off.test", auto_add_new_users=False)
+    pending = OrganizationFactory()
+    verified_domain(pending, "pending.test", status="pending")
+    for email in ("a@off.test", "b@pending.test"):
+        user = UserFactory(email=email, email_verified=False)
+        services.verify_email(token=services.email_verification_token(user))
+        assert not Membership.objects.filter(user=user).exists()
+
+
+def test_a_domain_needing_revalidation_refuses_auto_add_and_says_why():
+    organization = OrganizationFactory()
+    verified_domain(organization, "lapsed.test", status="revalidation_required")
+    user = UserFactory(email="joiner@lapsed.test", email_verified=False)
+    services.verify_email(token=services.email_verification_token(user))
+    assert not Membership.objects.filter(user=user).exists()
+    event = AuditEvent.objects.get(action="user.auto_add_refused")
+    assert event.organization == organization
+    assert event.detail["code"] == "domain_revalidation_required"
+    assert "re-validation" in event.detail["reason"]
+
+
+def test_invitation_link_sets_the_password_and_verifies_the_address(client, django_capture_on_commit_callbacks):
+    organization = OrganizationFactory()
+    verified_domain(organization, "corp.test")
+    with django_capture_on_commit_callbacks(execute=True):
+        membership = services.add_member(organization=organization, email="invitee@corp.test", role="member", actor=None)
+    link = re.search(r"https?://\S+/set-password/\S+/", mail.outbox[0].body).group(0)
+    path = "/" + link.split("://", 1)[1].split("/", 1)[1]
+    response = client.get(path, follow=True)
+    assert response.status_code == 200 and response.context["validlink"]
+    response = client.post(
+        response.redirect_chain[-1][0], {"new_password1": PASSWORD, "new_password2": PASSWORD}
+    )
+    assert response.status_code == 302
+    user = User.objects.get(pk=membership.user_id)
+    assert user.email_verified and user.check_password(PASSWORD)
