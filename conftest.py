@@ -14,6 +14,8 @@ import pytest  # noqa: E402
 
 from console import clock as console_clock  # noqa: E402
 
+pytest_plugins = ["tests.support.dns_server", "tests.support.https_server"]
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -94,6 +94,7 @@ def run_check(
             max_bytes=int(settings.HTTPS_MAX_BYTES),
             deadline=deadline,
             old_tokens=tuple(old_tokens),
+            prefix=settings.DOMAIN_TXT_PREFIX,
         )
     else:
         result = CheckResult(

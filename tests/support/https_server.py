@@ -1,0 +1,213 @@
+"""A real HTTPS server on loopback for tests, with certificates from a trustme test CA.
+
+Fixtures (registered through `pytest_plugins` in the root conftest.py):
+
+- `https_server`: the session's server with routes cleared for the test. It serves any host
+  name: an SNI callback issues a certificate for the requested name from the test CA (cached).
+  put(host, path, body, status=200, headers=None), redirect(host, path, location, status=301),
+  set_status(host, path, status), set_untrusted(host) (that host's certificate comes from an
+  unknown CA), hang(host, path) (accepts, never answers until the test ends), clear();
+  attributes host ("127.0.0.1"), port, http_port (a plain-HTTP listener with the same routes,
+  for "this port does not speak TLS"), ca_bundle_path (PEM of the test CA), requests (what
+  was asked: host header, SNI, path), url(host, path).
+  Unknown (host, path) pairs get 404. Names used with it resolve through the loopback DNS
+  server: dns_server.set_a(name, "127.0.0.1").
+- `https_settings`: HTTPS_PORT, HTTPS_CA_BUNDLE, HTTPS_ALLOW_LOOPBACK=True.
+"""
+
+import ssl
+import tempfile
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import trustme
+
+
+@dataclass(frozen=True)
+class Route:
+    status: int
+    body: bytes = b""
+    headers: tuple[tuple[str, str], ...] = ()
+    hang: bool = False
+
+
+@dataclass(frozen=True)
+class SeenRequest:
+    host: str  # the Host header, without port
+    server_name: str | None  # the TLS SNI (None on the plain-HTTP listener)
+    path: str
+    client: str
+
+
+def _host_key(host: str) -> str:
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host.split("]", 1)[0] + "]"
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "LoopbackHTTPS/1.0"
+
+    def setup(self):
+        self.server_name = None
+        self.request.settimeout(10)
+        if self.server.tls:
+            tls_socket = self.server.owner.server_context.wrap_socket(self.request, server_side=True)
+            self.server_name = getattr(tls_socket, "sni_name", None)
+            self.request = tls_socket
+        super().setup()
+
+    def log_message(self, format, *args):  # noqa: A002  (quiet)
+        pass
+
+    def do_GET(self):  # noqa: N802
+        owner = self.server.owner
+        host = _host_key(self.headers.get("Host", ""))
+        path = self.path.split("?", 1)[0]
+        owner.record(SeenRequest(host, getattr(self.request, "sni_name", None), path, self.client_address[0]))
+        route = owner.route(host, path)
+        if route.hang:
+            owner.release.wait(30)
+            return
+        self.send_response(route.status)
+        header_names = {name.lower() for name, _ in route.headers}
+        for name, value in route.headers:
+            self.send_header(name, value)
+        if "content-type" not in header_names:
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(route.body)))
+        self.end_headers()
+        self.wfile.write(route.body)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, owner, tls: bool):
+        self.owner = owner
+        self.tls = tls
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    def handle_error(self, request, client_address):  # TLS failures are what some tests want
+        self.owner.record_error()
+
+
+class LoopbackHTTPSServer:
+    def __init__(self):
+        self.ca = trustme.CA()
+        self.untrusted_ca = trustme.CA()  # a CA nobody trusts, for the certificate-error test
+        self._directory = tempfile.TemporaryDirectory(prefix="loopback-https-")
+        self.ca_bundle_path = str(Path(self._directory.name) / "test-ca.pem")
+        self.ca.cert_pem.write_to_path(self.ca_bundle_path)
+        self._lock = threading.RLock()
+        self._contexts: dict[tuple[str, bool], ssl.SSLContext] = {}
+        self.release = threading.Event()
+        self.clear()
+        self.server_context = self._context_for("localhost", trusted=True)
+        self.server_context.sni_callback = self._sni_callback
+        self.host = "127.0.0.1"
+        self._servers = [_Server(self, tls=True), _Server(self, tls=False)]
+        self.port = self._servers[0].server_address[1]
+        self.http_port = self._servers[1].server_address[1]
+        self._threads = [threading.Thread(target=server.serve_forever, daemon=True) for server in self._servers]
+        for thread in self._threads:
+            thread.start()
+
+    # --- certificates ------------------------------------------------------------------------
+    def _context_for(self, name: str, trusted: bool) -> ssl.SSLContext:
+        with self._lock:
+            key = (name, trusted)
+            if key not in self._contexts:
+                ca = self.ca if trusted else self.untrusted_ca
+                context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+                ca.issue_cert(name).configure_cert(context)
+                self._contexts[key] = context
+            return self._contexts[key]
+
+    def _sni_callback(self, tls_object, server_name, _context):
+        tls_object.sni_name = server_name
+        if server_name:
+            with self._lock:
+                trusted = server_name.lower() not in self._untrusted
+            tls_object.context = self._context_for(server_name.lower(), trusted)
+        return None
+
+    # --- routes -------------------------------------------------------------------------------
+    def clear(self):
+        with self._lock:
+            self._routes: dict[tuple[str, str], Route] = {}
+            self._untrusted: set[str] = set()
+            self.requests: list[SeenRequest] = []
+            self.errors = 0
+        self.release.set()
+        self.release = threading.Event()
+
+    def put(self, host, path, body, status=200, headers=None):
+        body = body.encode() if isinstance(body, str) else bytes(body)
+        with self._lock:
+            self._routes[(_host_key(host), path)] = Route(status, body, tuple((headers or {}).items()))
+
+    def redirect(self, host, path, location, status=301):
+        with self._lock:
+            self._routes[(_host_key(host), path)] = Route(status, b"", (("Location", location),))
+
+    def set_status(self, host, path, status):
+        with self._lock:
+            self._routes[(_host_key(host), path)] = Route(status, f"status {status}".encode())
+
+    def hang(self, host, path):
+        with self._lock:
+            self._routes[(_host_key(host), path)] = Route(200, hang=True)
+
+    def set_untrusted(self, host):
+        with self._lock:
+            self._untrusted.add(_host_key(host))
+
+    def route(self, host, path) -> Route:
+        with self._lock:
+            return self._routes.get((host, path), Route(404, b"not found"))
+
+    def record(self, seen: SeenRequest):
+        with self._lock:
+            self.requests.append(seen)
+
+    def record_error(self):
+        with self._lock:
+            self.errors += 1
+
+    def url(self, host, path="/"):
+        return f"https://{host}:{self.port}{path}"
+
+    def stop(self):
+        self.release.set()
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        self._directory.cleanup()
+
+
+@pytest.fixture(scope="session")
+def _https_server_session():
+    server = LoopbackHTTPSServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def https_server(_https_server_session):
+    _https_server_session.clear()
+    yield _https_server_session
+    _https_server_session.clear()
+
+
+@pytest.fixture
+def https_settings(settings, https_server):
+    settings.HTTPS_PORT = https_server.port
+    settings.HTTPS_CA_BUNDLE = https_server.ca_bundle_path
+    settings.HTTPS_ALLOW_LOOPBACK = True
+    return https_server
