@@ -1,0 +1,231 @@
+"""The Admin Center pages: who gets in, isolation between organizations, CSRF, list sizes."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from console.models import Account, AuditEvent, Membership
+from console.tests.factories import (
+    AccountFactory,
+    AuditEventFactory,
+    MembershipFactory,
+    OrganizationFactory,
+    UserFactory,
+    verified_domain,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def organization():
+    return OrganizationFactory(name="Example Corp")
+
+
+@pytest.fixture
+def owner(organization):
+    return MembershipFactory(organization=organization, role=Membership.Role.OWNER, user__email="owner@example.com").user
+
+
+@pytest.fixture
+def admin_client(client, owner):
+    client.force_login(owner)
+    return client
+
+
+ADMIN_PAGES = ["console:home", "console:users", "console:user_add", "console:accounts", "console:audit"]
+
+
+@pytest.mark.parametrize("name", ADMIN_PAGES)
+def test_admin_pages_open_for_owners_and_administrators(client, organization, name):
+    for role in (Membership.Role.OWNER, Membership.Role.ADMINISTRATOR):
+        client.force_login(MembershipFactory(organization=organization, role=role).user)
+        response = client.get(reverse(name))
+        assert response.status_code == 200, (role, name)
+        assert b"Need help?" in response.content
+
+
+@pytest.mark.parametrize("name", ADMIN_PAGES)
+def test_members_and_independent_users_get_a_plain_403_page(client, organization, name):
+    client.force_login(MembershipFactory(organization=organization, role=Membership.Role.MEMBER).user)
+    response = client.get(reverse(name))
+    assert response.status_code == 403
+    assert b"Owners and Administrators can use the Admin Center" in response.content
+    client.force_login(UserFactory())
+    assert client.get(reverse(name)).status_code == 403
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client):
+    response = client.get(reverse("console:users"))
+    assert response.status_code == 302 and response.url.startswith(reverse("console:login"))
+
+
+def test_another_organizations_users_and_events_are_404(admin_client, owner):
+    other = OrganizationFactory(name="Other Corp")
+    stranger = MembershipFactory(organization=other, role=Membership.Role.MEMBER)
+    event = AuditEventFactory(organization=other)
+    assert admin_client.get(reverse("console:user_remove", args=[stranger.pk])).status_code == 404
+    assert admin_client.post(reverse("console:user_remove", args=[stranger.pk])).status_code == 404
+    assert admin_client.post(reverse("console:user_change_role", args=[stranger.pk]), {"role": "owner"}).status_code == 404
+    assert admin_client.get(reverse("console:audit_detail", args=[event.pk])).status_code == 404
+    assert Membership.objects.filter(pk=stranger.pk, role="member").exists()
+
+
+def test_another_organizations_accounts_and_users_are_not_listed(admin_client, organization):
+    other = OrganizationFactory(name="Other Corp")
+    MembershipFactory(organization=other, user__email="stranger@other.test")
+    AccountFactory(name="Secret other account", organization=other)
+    AccountFactory(name="Our account", organization=organization)
+    assert b"stranger@other.test" not in admin_client.get(reverse("console:users")).content
+    content = admin_client.get(reverse("console:accounts")).content
+    assert b"Our account" in content and b"Secret other account" not in content
+
+
+def test_every_state_changing_view_rejects_a_post_without_csrf_token(organization, owner):
+    verified_domain(organization, "example.com")
+    member = MembershipFactory(organization=organization, user__email="member@example.com")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(owner)
+    posts = [
+        (reverse("console:user_add"), {"email": "x@example.com", "role": "member"}),
+        (reverse("console:user_change_role", args=[member.pk]), {"role": "administrator"}),
+        (reverse("console:user_remove", args=[member.pk]), {}),
+        (reverse("console:resend_verification"), {}),
+        (reverse("console:logout"), {}),
+        (reverse("set_language"), {"language": "ja"}),
+    ]
+    for url, data in posts:
+        assert client.post(url, data).status_code == 403, url
+    anonymous = Client(enforce_csrf_checks=True)
+    for url, data in [
+        (reverse("console:sign_up"), {"email": "a@b.test", "password1": "x", "password2": "x"}),
+        (reverse("console:login"), {"username": "owner@example.com", "password": "x"}),
+        (reverse("console:password_reset"), {"email": "owner@example.com"}),
+    ]:
+        assert anonymous.post(url, data).status_code == 403, url
+    member.refresh_from_db()
+    assert member.role == "member"
+    assert not Membership.objects.filter(user__email="x@example.com").exists()
+
+
+def test_add_user_page_shows_the_admission_error(admin_client):
+    response = admin_client.post(reverse("console:user_add"), {"email": "someone@elsewhere.test", "role": "member"})
+    assert response.status_code == 200
+    assert "elsewhere.test is not a verified domain of this organization" in response.content.decode()
+
+
+def test_add_user_page_adds_at_a_verified_domain(admin_client, organization, django_capture_on_commit_callbacks):
+    verified_domain(organization, "example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(reverse("console:user_add"), {"email": "new@example.com", "role": "member"})
+    assert response.status_code == 302
+    assert Membership.objects.filter(organization=organization, user__email="new@example.com").exists()
+
+
+def test_removing_the_last_owner_through_the_page_is_refused(admin_client, owner):
+    response = admin_client.post(reverse("console:user_remove", args=[owner.membership.pk]), follow=True)
+    assert "last Owner" in response.content.decode()
+    assert Membership.objects.filter(user=owner).exists()
+
+
+def test_demoting_the_last_owner_through_the_page_is_refused(admin_client, owner):
+    response = admin_client.post(
+        reverse("console:user_change_role", args=[owner.membership.pk]), {"role": "member"}, follow=True
+    )
+    assert "last Owner" in response.content.decode()
+    assert Membership.objects.get(user=owner).role == "owner"
+
+
+def test_remove_asks_for_confirmation_then_removes(admin_client, organization):
+    member = MembershipFactory(organization=organization, user__email="leaver@example.com")
+    AccountFactory(owner=member.user, organization=organization, name="Leaver's workspace")
+    page = admin_client.get(reverse("console:user_remove", args=[member.pk]))
+    assert b"Leaver&#x27;s workspace" in page.content
+    assert Membership.objects.filter(pk=member.pk).exists()
+    admin_client.post(reverse("console:user_remove", args=[member.pk]))
+    assert not Membership.objects.filter(pk=member.pk).exists()
+    assert Account.objects.get(name="Leaver's workspace").organization is None
+
+
+def test_users_list_searches_filters_and_paginates(admin_client, organization):
+    for number in range(60):
+        MembershipFactory(organization=organization, user__email=f"person{number:02d}@example.com")
+    MembershipFactory(organization=organization, role="administrator", user__email="boss@example.com",
+                      user__full_name="Zed Boss")
+    first = admin_client.get(reverse("console:users"))
+    assert len(first.context["page_obj"].object_list) == 50
+    second = admin_client.get(reverse("console:users"), {"page": 2})
+    assert len(second.context["page_obj"].object_list) == 12
+    by_name = admin_client.get(reverse("console:users"), {"q": "zed"})
+    assert [m.user.email for m in by_name.context["page_obj"]] == ["boss@example.com"]
+    by_role = admin_client.get(reverse("console:users"), {"role": "owner"})
+    assert [m.user.email for m in by_role.context["page_obj"]] == ["owner@example.com"]
+    # The import filter is accepted before the imports app defines its rows.
+    assert admin_client.get(reverse("console:users"), {"import_job": 1}).status_code == 200
+
+
+def test_audit_log_filters_by_action_actor_and_date(admin_client, organization, clock):
+    from datetime import timedelta
+
+    AuditEventFactory(organization=organization, action="user.added", actor_kind="user", created_at=clock.now())
+    AuditEventFactory(
+        organization=organization, action="domain.verified", actor_kind="schedule",
+        created_at=clock.now() - timedelta(days=10),
+    )
+    url = reverse("console:audit")
+
+    def actions(**params):
+        return [event.action for event in admin_client.get(url, params).context["page_obj"]]
+
+    assert actions(action="user.added") == ["user.added"]
+    assert actions(actor_kind="schedule") == ["domain.verified"]
+    day = (clock.now() - timedelta(days=10)).date().isoformat()
+    assert actions(date_from=day, date_to=day) == ["domain.verified"]
+    assert actions(date_from=clock.now().date().isoformat()) == ["user.added"]
+
+
+def _thousand_members(organization):
+    from console.models import User
+
+    users = User.objects.bulk_create(
+        [User(email=f"bulk{number:04d}@example.com", email_domain="example.com") for number in range(1000)]
+    )
+    Membership.objects.bulk_create([Membership(user=user, organization=organization) for user in users])
+    Account.objects.bulk_create([Account(name=f"Account {u.pk}", owner=u, organization=organization) for u in users])
+    AuditEvent.objects.bulk_create(
+        [AuditEvent(organization=organization, actor_kind="user", actor_user=u, action="user.added") for u in users]
+    )
+
+
+@pytest.mark.parametrize("name", ["console:users", "console:accounts", "console:audit", "console:home"])
+def test_list_pages_use_a_bounded_number_of_queries_at_1000_users(
+    admin_client, organization, name, django_assert_max_num_queries
+):
+    _thousand_members(organization)
+    with django_assert_max_num_queries(10):
+        response = admin_client.get(reverse(name))
+    assert response.status_code == 200
+
+
+def test_staff_see_when_background_tasks_last_ran(client, owner):
+    from console.tasks import heartbeat
+
+    owner.is_staff = True
+    owner.save()
+    client.force_login(owner)
+    assert b"no background task has run yet" in client.get(reverse("console:users")).content
+    heartbeat()
+    assert b"background tasks last ran at" in client.get(reverse("console:users")).content
+    owner.is_staff = False
+    owner.save()
+    assert b"System status" not in client.get(reverse("console:users")).content
+
+
+def test_sign_in_and_out(client, owner):
+    response = client.post(
+        reverse("console:login"), {"username": "owner@example.com", "password": "a-good-password-123"}
+    )
+    assert response.status_code == 302
+    assert client.get(reverse("console:home")).status_code == 200
+    client.post(reverse("console:logout"))
+    assert client.get(reverse("console:home")).status_code == 302
