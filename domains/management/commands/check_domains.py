@@ -1,0 +1,57 @@
+"""Run domain checks now: every due domain (claimed like the dispatcher does), or one by name."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from console.models import email_domain_of
+from domains import lifecycle, scheduler
+from domains.checking import run_check
+from domains.models import Domain, DomainCheck
+
+
+class Command(BaseCommand):
+    help = "Check all domains due now (or --domain NAME now, whatever its schedule) and print each outcome."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--domain", help="check this domain now (every organization's active row of it)")
+
+    def handle(self, *args, domain=None, **options):
+        if domain:
+            return self._check_named(domain)
+        total = 0
+        while True:
+            claims = scheduler.claim_due_domains(limit=settings.DOMAIN_DISPATCH_BATCH_SIZE)
+            if not claims:
+                break
+            for claim in claims:
+                check = scheduler.run_one(claim, trigger=DomainCheck.Trigger.OPERATOR)
+                self._print(Domain.objects.get(pk=claim.domain_id), check)
+                total += 1
+        self.stdout.write(f"{total} due domain(s) checked.")
+
+    def _check_named(self, text):
+        name = ascii_name(text)
+        rows = list(Domain.objects.active().filter(name=name).select_related("organization"))
+        if not rows:
+            raise CommandError(f"No active domain named {name}.")
+        for row in rows:
+            result = run_check(
+                row.name, row.token, row.method, deadline_seconds=settings.BACKGROUND_CHECK_DEADLINE_SECONDS
+            )
+            check = lifecycle.apply_check_result(domain_id=row.pk, result=result, trigger=DomainCheck.Trigger.OPERATOR)
+            row.refresh_from_db()
+            self._print(row, check)
+
+    def _print(self, domain, check):
+        if check is None:
+            self.stdout.write(f"{domain.name} [{domain.organization_id}] skipped (already checked for this due time)")
+            return
+        self.stdout.write(
+            f"{domain.name} [org {domain.organization_id}] {check.outcome}: {check.detail} -> {domain.status}"
+            + (f", next check {domain.next_check_at:%Y-%m-%d %H:%M} UTC" if domain.next_check_at else "")
+        )
+
+
+def ascii_name(text: str) -> str:
+    """An operator's spelling → the stored form (lower case, punycode, no trailing dot)."""
+    return email_domain_of("x@" + text.strip())

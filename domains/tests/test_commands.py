@@ -1,0 +1,52 @@
+"""Operator commands: check_domains, expire_domains (--dry-run), domain_status."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from console.models import AuditEvent, Membership
+from domains.models import Domain, DomainCheck
+from domains.tests.lifecycle_factories import make_domain, make_member, make_org
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_expire_domains_dry_run_changes_nothing_then_applies(clock):
+    org = make_org()
+    domain = make_domain(org, "old.test", status=Domain.Status.REVALIDATION_REQUIRED)
+    make_member(org, "ann@old.test")
+    clock.set_now(domain.grace_deadline)
+    listing = run("expire_domains", "--dry-run")
+    assert "would delete old.test" in listing and "would remove ann@old.test" in listing
+    domain.refresh_from_db()
+    assert domain.status == Domain.Status.REVALIDATION_REQUIRED
+    applied = run("expire_domains")
+    assert "deleted old.test" in applied and "removed ann@old.test" in applied
+    assert not Membership.objects.filter(user__email="ann@old.test").exists()
+    assert AuditEvent.objects.get(action="domain.deleted").actor_kind == AuditEvent.ActorKind.OPERATOR
+    assert "0 domain(s) expired." in run("expire_domains")
+
+
+def test_domain_status_prints_state_and_history(clock):
+    org = make_org()
+    domain = make_domain(org, "shown.test", status=Domain.Status.REVALIDATION_REQUIRED)
+    clock.set_now(domain.grace_deadline)
+    run("expire_domains")
+    text = run("domain_status", "Shown.Test.")
+    assert "status          removed" in text
+    assert "Not re-validated within 30 days" in text
+    assert "domain.deleted" in text
+
+
+def test_check_domains_with_nothing_due(clock):
+    make_domain(make_org(), "later.test", next_check_at=clock.now() + timedelta(hours=1))
+    assert "0 due domain(s) checked." in run("check_domains")
+    assert DomainCheck.objects.count() == 0
