@@ -81,6 +81,7 @@ def job_detail(request, job_id):
         "report_reasons": selectors.report_reason_summary(job) if job.report_available else [],
         "jobs": selectors.jobs_for_domain(job.domain),
         "has_feature": job.organization.has_feature(services.FEATURE),
+        "selectable": job.status == ImportJob.Status.REPORT_READY,
     }
     if job.status == ImportJob.Status.REPORT_READY:
         context["notice_en"] = services.render_notice(job, "en")

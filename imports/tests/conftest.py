@@ -71,3 +71,14 @@ def admin_client(client, world):
 def _fast_password_hashing(settings):
     # Factories set a password on every user; the production hasher would dominate test time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def eager_tasks():
+    """Tasks run in-process when enqueued (restored afterwards)."""
+    from console.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield app
+    app.conf.task_always_eager = previous

@@ -11,7 +11,7 @@ from console.models import Account, AuditEvent, Membership
 from domains.models import Domain
 from imports import services
 from imports.models import AccessRequest, ImportJob, ImportRow, Reason
-from imports.tests.conftest import make_world, population
+from imports.tests.conftest import make_world
 from imports.tests.factories import AccountFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,0 +1,281 @@
+"""The Bulk User Import pages: flow, isolation, CSRF, CSV, query counts."""
+
+import codecs
+import csv
+import io
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from console.models import Membership
+from domains.models import Domain
+from imports import reports, services
+from imports.models import AccessRequest, ImportJob, ImportRow
+from imports.selectors import import_section_context
+from imports.tests.conftest import make_world, population
+from imports.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def ready_job(world):
+    job = services.create_report_job(domain=world.domain, actor=world.admin, enqueue=False)
+    services.build_report(job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def completed_job(world):
+    job = ready_job(world)
+    services.start_import(job=job, actor=world.admin, enqueue=False)
+    services.run_import(job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def read_csv(response) -> list[list[str]]:
+    raw = b"".join(response.streaming_content)
+    assert raw.startswith(codecs.BOM_UTF8)
+    return list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+
+
+def test_the_domain_page_links_to_the_import_for_a_verified_domain(admin_client, world):
+    response = admin_client.get(reverse("imports:domain", args=[world.domain.pk]))
+    assert response.status_code == 200
+    assert b"Generate report" in response.content
+    assert b"can never appear" in response.content
+
+
+@pytest.mark.parametrize(
+    ("status", "state", "words"),
+    [
+        (Domain.Status.PENDING, "pending", "once this domain is verified"),
+        (Domain.Status.REVALIDATION_REQUIRED, "failing", "needs re-validation"),
+    ],
+)
+def test_the_link_is_not_shown_for_a_pending_or_failing_domain_with_the_reason(admin_client, world, status, state, words):
+    Domain.objects.filter(pk=world.domain.pk).update(status=status)
+    world.domain.refresh_from_db()
+    context = import_section_context(world.domain, world.admin)
+    assert context["import_section"]["state"] == state
+    response = admin_client.get(reverse("imports:domain", args=[world.domain.pk]))
+    assert words in response.content.decode()
+    assert b'class="import-link"' not in response.content
+    assert b"Generate report" not in response.content
+
+
+def test_the_include_shows_the_link_for_a_verified_domain(world):
+    from django.template.loader import render_to_string
+
+    html = render_to_string("imports/domain_import_section.html", import_section_context(world.domain, world.admin))
+    assert "Import existing users of this domain and their accounts to this Organization" in html
+    assert reverse("imports:domain", args=[world.domain.pk]) in html
+
+
+def test_without_the_feature_the_page_explains_it_and_offers_request_access(client, db):
+    world = make_world(feature=False)
+    client.force_login(world.admin)
+    url = reverse("imports:domain", args=[world.domain.pk])
+    response = client.get(url)
+    assert b"Request access" in response.content and b"enabled on request" in response.content
+    response = client.post(reverse("imports:request_access", args=[world.domain.pk]), follow=True)
+    assert b"Access was requested" in response.content
+    assert AccessRequest.objects.filter(organization=world.organization, status="open").count() == 1
+    # The report cannot be started without the feature, even by a hand-made POST.
+    response = client.post(reverse("imports:report_create", args=[world.domain.pk]), follow=True)
+    assert not ImportJob.objects.exists()
+    assert b"not enabled" in response.content
+
+
+def test_the_whole_flow_through_the_pages(
+    admin_client, world, people, mailoutbox, django_capture_on_commit_callbacks, eager_tasks
+):
+    # Confirm page (no-JS fallback), then POST: the report job is queued on commit.
+    assert admin_client.get(reverse("imports:report_create", args=[world.domain.pk])).status_code == 200
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = admin_client.post(reverse("imports:report_create", args=[world.domain.pk]))
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("imports:job", args=[job.pk])
+    assert len(callbacks) == 1
+    page = admin_client.get(reverse("imports:job", args=[job.pk]))
+    assert b"data-poll=" in page.content
+    callbacks[0]()  # the worker runs the queued report (eager here)
+    fragment = admin_client.get(reverse("imports:job_progress", args=[job.pk]))
+    assert b"data-poll-done" in fragment.content
+    page = admin_client.get(reverse("imports:job", args=[job.pk])).content.decode()
+    assert "alice@example.com" in page and "Managed by another organization" in page
+    assert "Download CSV" in page and 'id="notice-ja"' in page and "Start import" in page
+    # Notify.
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(reverse("imports:job_notify", args=[job.pk]))
+    assert len(mailoutbox) == 2
+    # Select alice only, then import the selection.
+    alice = ImportRow.objects.get(job=job, email="alice@example.com")
+    bob = ImportRow.objects.get(job=job, email="bob@example.com")
+    admin_client.post(reverse("imports:job_select", args=[job.pk]), {"page_rows": [alice.pk, bob.pk], "row": [alice.pk]})
+    assert admin_client.get(reverse("imports:job_start", args=[job.pk])).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(reverse("imports:job_start", args=[job.pk]), {"mode": "selected"})
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.COMPLETED
+    assert Membership.objects.filter(organization=world.organization, joined_via="imported").count() == 1
+    page = admin_client.get(reverse("imports:job", args=[job.pk])).content.decode()
+    assert "1 user was imported." in page
+    assert f"{reverse('console:users')}?import={job.pk}" in page
+    assert "Not selected for this import: 1" in page
+    assert "Check for new users" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(reverse("imports:job_check_new", args=[job.pk]))
+    new_job = ImportJob.objects.exclude(pk=job.pk).get()
+    assert response["Location"] == reverse("imports:job", args=[new_job.pk])
+    assert new_job.status == ImportJob.Status.REPORT_READY
+    assert set(ImportRow.objects.filter(job=new_job).values_list("email", flat=True)) == {
+        "bob@example.com",
+        "carol@example.com",
+        "dave@example.com",
+        "erin@example.com",
+    }
+
+
+def test_start_import_page_refuses_a_failing_domain(admin_client, world, people):
+    job = ready_job(world)
+    Domain.objects.filter(pk=world.domain.pk).update(status=Domain.Status.REVALIDATION_REQUIRED)
+    response = admin_client.post(reverse("imports:job_start", args=[job.pk]), {"mode": "all"}, follow=True)
+    assert "needs re-validation" in response.content.decode()
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.REPORT_READY
+
+
+def test_csv_has_a_header_every_row_and_the_reasons(admin_client, world, people):
+    job = completed_job(world)
+    response = admin_client.get(reverse("imports:job_csv", args=[job.pk]))
+    assert response.streaming
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert f"import-example.com-{job.pk}.csv" in response["Content-Disposition"]
+    lines = read_csv(response)
+    assert lines[0][:5] == ["E-mail address", "Accounts", "Signed up", "E-mail verified", "Status"]
+    by_email = {line[0]: line for line in lines[1:]}
+    assert len(by_email) == 5
+    assert by_email["alice@example.com"][1] == "2"
+    assert by_email["alice@example.com"][4] == "eligible"
+    assert by_email["alice@example.com"][8] == "Imported"
+    assert by_email["carol@example.com"][4:6] == ["not eligible", "E-mail address not verified"]
+    assert by_email["carol@example.com"][3] == "no"
+    assert by_email["carol@example.com"][8:10] == ["Not imported", "E-mail address not verified"]
+
+
+def test_csv_neutralises_formulas(admin_client, world):
+    for local in ("=cmd|' /C calc'!A0", "+SUM(1)", "-2+3", "@SUM(1)"):
+        UserFactory(email=f"{local}@example.com")
+    UserFactory(email="山田@example.com")
+    job = ready_job(world)
+    lines = read_csv(admin_client.get(reverse("imports:job_csv", args=[job.pk])))
+    emails = sorted(line[0] for line in lines[1:])
+    assert all(email.startswith("'") for email in emails if not email.startswith("山田"))
+    assert "'=cmd|' /C calc'!A0@example.com" in emails
+    assert "'-2+3@example.com" in emails and "'@SUM(1)@example.com" in emails
+    assert "山田@example.com" in emails
+    assert reports.neutralise("-1") == "'-1" and reports.neutralise("plain") == "plain" and reports.neutralise(None) == ""
+    assert reports.neutralise("\tx") == "'\tx" and reports.neutralise("\rx") == "'\rx"
+    assert reports.neutralise("+1") == "'+1" and reports.neutralise("@a") == "'@a" and reports.neutralise("=1") == "'=1"
+
+
+def test_csv_is_not_offered_before_the_report_is_ready(admin_client, world):
+    job = services.create_report_job(domain=world.domain, actor=world.admin, enqueue=False)
+    response = admin_client.get(reverse("imports:job_csv", args=[job.pk]))
+    assert response.status_code == 302
+
+
+def pages_and_actions(world, job):
+    d, j = world.domain.pk, job.pk
+    gets = [
+        reverse("imports:domain", args=[d]),
+        reverse("imports:report_create", args=[d]),
+        reverse("imports:job", args=[j]),
+        reverse("imports:job_progress", args=[j]),
+        reverse("imports:job_csv", args=[j]),
+        reverse("imports:job_notify", args=[j]),
+        reverse("imports:job_start", args=[j]),
+    ]
+    posts = [
+        (reverse("imports:request_access", args=[d]), {}),
+        (reverse("imports:report_create", args=[d]), {}),
+        (reverse("imports:job_notify", args=[j]), {}),
+        (reverse("imports:job_select", args=[j]), {"page_rows": [1], "row": [1]}),
+        (reverse("imports:job_start", args=[j]), {"mode": "all"}),
+        (reverse("imports:job_check_new", args=[j]), {}),
+    ]
+    return gets, posts
+
+
+def test_another_organizations_admin_gets_404_on_every_page_csv_and_action(client, world, people):
+    job = ready_job(world)
+    client.force_login(world.other_admin)
+    gets, posts = pages_and_actions(world, job)
+    for url in gets:
+        assert client.get(url).status_code == 404, url
+    for url, data in posts:
+        assert client.post(url, data).status_code == 404, url
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.REPORT_READY
+    assert ImportJob.objects.count() == 1 and not AccessRequest.objects.exists()
+
+
+def test_members_and_anonymous_users_cannot_use_the_pages(client, world, people):
+    job = ready_job(world)
+    gets, posts = pages_and_actions(world, job)
+    for url in gets:
+        assert client.get(url).status_code == 302  # to sign-in
+    client.force_login(people["member"])
+    for url in gets:
+        assert client.get(url).status_code == 403
+    for url, data in posts:
+        assert client.post(url, data).status_code == 403
+
+
+def test_every_post_needs_a_csrf_token(world, people):
+    job = ready_job(world)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.admin)
+    _gets, posts = pages_and_actions(world, job)
+    for url, data in posts:
+        assert client.post(url, data).status_code == 403, url
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.REPORT_READY and ImportJob.objects.count() == 1
+
+
+def test_job_page_query_count_does_not_grow_with_rows_or_jobs(admin_client, world, people, django_assert_max_num_queries):
+    for i in range(120):
+        UserFactory(email=f"extra{i}@example.com")
+    job = completed_job(world)
+    for _ in range(5):
+        ready_job(world)
+    with django_assert_max_num_queries(16):
+        response = admin_client.get(reverse("imports:job", args=[job.pk]))
+    assert response.status_code == 200
+    with django_assert_max_num_queries(16):
+        admin_client.get(reverse("imports:job", args=[job.pk]) + "?only=not_imported&page=2")
+    with django_assert_max_num_queries(10):
+        admin_client.get(reverse("imports:domain", args=[world.domain.pk]))
+    ready = ImportJob.objects.filter(status="report_ready").first()
+    with django_assert_max_num_queries(16):
+        admin_client.get(reverse("imports:job", args=[ready.pk]))
+
+
+def test_selection_and_notify_are_refused_once_the_import_started(admin_client, world, people):
+    job = completed_job(world)
+    alice = ImportRow.objects.get(job=job, email="alice@example.com")
+    response = admin_client.post(
+        reverse("imports:job_select", args=[job.pk]), {"page_rows": [alice.pk], "row": []}, follow=True
+    )
+    assert b"can only change before the import starts" in response.content
+    alice.refresh_from_db()
+    assert alice.result == "imported"
+
+
+def test_population_helper_outsiders_never_appear(world):
+    people = population(world, domain_name="example.com")
+    job = ready_job(world)
+    emails = set(ImportRow.objects.filter(job=job).values_list("email", flat=True))
+    assert people["outsider"].email not in emails and people["subdomain"].email not in emails
