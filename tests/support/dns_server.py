@@ -19,6 +19,7 @@ Fixtures (registered through `pytest_plugins` in the root conftest.py):
   DNS_TIMEOUT_SECONDS, DNS_AUTHORITATIVE_MODE=False).
 """
 
+import ipaddress
 import socket
 import threading
 from dataclasses import dataclass
@@ -98,7 +99,7 @@ class Zone:
         self._set(name, "A", [A(ip) for ip in ips])
 
     def set_aaaa(self, name, *ips):
-        self._set(name, "AAAA", [AAAA(ip) for ip in ips])
+        self._set(name, "AAAA", [AAAA(list(ipaddress.IPv6Address(ip).packed)) for ip in ips])
 
     def set_a_sequence(self, name, *answers):
         """Successive A queries get successive answers; the last one then sticks."""
