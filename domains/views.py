@@ -142,10 +142,8 @@ def domain_detail(request, pk):
         "settings_form": DomainSettingsForm(initial={"auto_add_new_users": domain.auto_add_new_users}),
         **_instructions_context(domain),
     }
-    import_section = _import_section(domain, request.user)
-    if import_section:
-        # The imports partial reads its own keys; ours win on a clash.
-        context = {**import_section, **context, "import_section": import_section}
+    # imports' context is {"import_section": {...}}; the include is shown only when present.
+    context = {**(_import_section(domain, request.user) or {}), **context}
     return render(request, "domains/domain_detail.html", context)
 
 

@@ -293,6 +293,7 @@ def test_details_page(clock, admin_client, owner_and_org, django_assert_max_num_
     assert "automatically add new users who sign up with this domain" in body.lower()
     assert 'data-dialog="#delete-dialog"' in body
     assert "Existing members stay" in body
+    assert 'id="import-users"' in body  # the Bulk User Import section at the bottom
 
 
 def test_settings_form_turns_auto_add_off_and_on(admin_client, owner_and_org):
