@@ -504,6 +504,9 @@ def run_import_chunk(job_id: int) -> bool:
                     result=ImportRow.Result.IMPORTED, result_reason="", processed_at=now
                 )
                 imported += len(row_ids)
+        delay = settings.IMPORT_CHUNK_DELAY_SECONDS
+        if delay:  # tests only: holds the chunk's transaction open so a worker kill lands mid-chunk
+            time.sleep(delay)
         job.rows_imported = F("rows_imported") + imported
         job.rows_not_imported = F("rows_not_imported") + not_imported
         job.rows_processed = F("rows_processed") + len(rows)
@@ -520,9 +523,6 @@ def run_import_chunk(job_id: int) -> bool:
                 "heartbeat_at",
             ]
         )
-    delay = settings.IMPORT_CHUNK_DELAY_SECONDS
-    if delay:  # tests only: makes a worker kill land mid-import
-        time.sleep(delay)
     return True
 
 
