@@ -10,7 +10,9 @@ class AddDomainForm(forms.Form):
         label=_("Domain"),
         max_length=1000,
         strip=False,
-        help_text=_("For example example.com. You can paste a web address or an e-mail address; we keep only the domain."),
+        help_text=_(
+            "For example example.com. You can paste a web address or an e-mail address; we keep only the domain."
+        ),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "autofocus": True}),
         error_messages={"required": _("Enter a domain, for example example.com.")},
     )

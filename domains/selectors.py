@@ -64,7 +64,5 @@ def render_stored_message(data, fallback: str = "") -> str:
 def rendered_check(check: DomainCheck) -> RenderedCheck:
     return RenderedCheck(
         detail=render_stored_message(check.detail_message, check.detail),
-        diagnostics=tuple(
-            text for text in (render_stored_message(item) for item in (check.diagnostics or [])) if text
-        ),
+        diagnostics=tuple(text for text in (render_stored_message(item) for item in (check.diagnostics or [])) if text),
     )

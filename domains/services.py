@@ -117,9 +117,7 @@ def choose_method(*, domain: Domain, method: str, actor) -> Domain:
     if method not in Domain.Method.values:
         raise ConsoleError(_("Choose DNS or HTML file."), code="invalid_method")
     with transaction.atomic():
-        updated = (
-            Domain.objects.active().filter(pk=domain.pk).exclude(method=method).update(method=method)
-        )
+        updated = Domain.objects.active().filter(pk=domain.pk).exclude(method=method).update(method=method)
         if updated:
             previous = domain.method
             domain.method = method

@@ -14,5 +14,6 @@ def make_admin(email="owner@acme-corp.example", organization_name="Acme Corp", r
 
 
 def make_domain(organization, name, status=Domain.Status.PENDING, **fields):
-    return Domain.objects.create(organization=organization, name=name, unicode_name=fields.pop("unicode_name", name),
-                                 status=status, **fields)
+    return Domain.objects.create(
+        organization=organization, name=name, unicode_name=fields.pop("unicode_name", name), status=status, **fields
+    )

@@ -228,7 +228,9 @@ def test_verify_now_with_the_record_published_verifies(clock, admin_client, owne
     assert AuditEvent.objects.filter(action="domain.verified", target_id=str(domain.pk)).exists()
 
 
-def test_verify_now_without_the_record_shows_what_was_found(clock, admin_client, owner_and_org, dns_server, dns_settings):
+def test_verify_now_without_the_record_shows_what_was_found(
+    clock, admin_client, owner_and_org, dns_server, dns_settings
+):
     domain = make_domain(owner_and_org[1], "absent.test")
     dns_server.set_txt("_twilio.absent.test", "twilio-domain-verification=0123456789abcdef0123456789abcdef")
     response = admin_client.post(reverse("domains:verify_now", args=[domain.pk]), follow=True)
@@ -387,3 +389,24 @@ def test_every_post_needs_the_csrf_token(owner_and_org):
     token = page.context["csrf_token"]
     response = client.post(reverse("domains:add"), {"domain": "new.test", "csrfmiddlewaretoken": str(token)})
     assert response.status_code == 302
+
+
+def test_verify_now_after_re_adding_reports_a_record_with_the_old_token(
+    admin_client, owner_and_org, dns_server, dns_settings
+):
+    """The old tokens of this organization's removed rows reach the check, so a record left
+    over from before is explained rather than reported as plain "not found"."""
+    owner, organization = owner_and_org
+    admin_client.post(reverse("domains:add"), {"domain": "again.test"})
+    first = Domain.objects.get(name="again.test")
+    dns_server.set_txt(first.txt_host, first.txt_value)
+    admin_client.post(reverse("domains:delete", args=[first.pk]))
+    admin_client.post(reverse("domains:add"), {"domain": "again.test"})
+    second = Domain.objects.active().get(name="again.test")
+    assert second.token != first.token
+
+    body = text_of(admin_client.post(reverse("domains:verify_now", args=[second.pk]), follow=True))
+    second.refresh_from_db()
+    assert second.status == Domain.Status.PENDING
+    assert "holds an older token of this domain" in body
+    assert escape(second.txt_value) in body
