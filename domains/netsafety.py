@@ -7,9 +7,10 @@ IPv4 hidden inside IPv6 (IPv4-mapped, IPv4-compatible, SIIT-translated, 6to4, NA
 64:ff9b::/96) is extracted and checked again, so `::ffff:127.0.0.1`, `2002:7f00:1::` and
 `64:ff9b::a00:1` are refused like the IPv4 address they carry.
 
-`ipaddress.is_global` alone is not enough: on the Python versions we run it calls
-`64:ff9b::a00:1` (NAT64 of 10.0.0.1) and `2002:a00:1::` (6to4 of 10.0.0.1) global, and it
-treats `192.0.0.9` and `2001:4:112::1` as global too. The tests pin these cases.
+`ipaddress.is_global` alone is not enough: on Python 3.11 it calls `64:ff9b::a00:1` (NAT64
+of 10.0.0.1), `2002:7f00:1::` (6to4 of 127.0.0.1), `::127.0.0.1` (IPv4-compatible loopback),
+`64:ff9b:1::1` (local-use NAT64), `3fff::1` (documentation) and `192.88.99.1` global. The
+tests pin these cases.
 
 `allow_loopback` (tests only, HTTPS_ALLOW_LOOPBACK) permits plain 127.0.0.0/8 and ::1 — never
 loopback disguised as one of the embedded forms above.
