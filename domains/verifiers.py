@@ -272,6 +272,12 @@ class _DnsContext:
         self.fell_back = ""  # why the authoritative servers were not used, if they were not
 
     def lookup(self, qname: str) -> _Lookup:
+        try:
+            return self._lookup(qname)
+        except (dns.exception.DNSException, OSError, ValueError) as error:  # e.g. a name too long for DNS
+            return _Lookup(_ERROR, error=_error_reason(error))
+
+    def _lookup(self, qname: str) -> _Lookup:
         if self.config.authoritative:
             if self.authority is None:
                 self.authority = _find_authority(self.name, self.config, self.deadline)
@@ -376,17 +382,17 @@ def _value_diagnostics(
             )
         elif match.spaces and "spaces" not in seen:
             seen.add("spaces")
-            messages.append(
-                _msg(
-                    gettext_noop(
-                        "The TXT record at %(host)s holds the token with extra spaces%(quotes)s. "
-                        "Remove them: the value must be exactly %(expected)s."
-                    ),
-                    host=qname,
-                    expected=expected,
-                    quotes=" and quotes" if match.quoted else "",
+            if match.quoted:
+                text = gettext_noop(
+                    "The TXT record at %(host)s holds the token with extra spaces and quotation marks. "
+                    "Remove them: the value must be exactly %(expected)s."
                 )
-            )
+            else:
+                text = gettext_noop(
+                    "The TXT record at %(host)s holds the token with extra spaces. "
+                    "Remove them: the value must be exactly %(expected)s."
+                )
+            messages.append(_msg(text, host=qname, expected=expected))
         elif match.no_prefix and "no_prefix" not in seen:
             seen.add("no_prefix")
             messages.append(
@@ -823,7 +829,8 @@ def _fetch_once(url_host, port, path, addresses, *, ca_bundle, connect_timeout, 
                     ],
                 ) from None
             last_error = error
-        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout, OSError) as error:
+        except (requests.exceptions.RequestException, OSError, ValueError) as error:
+            # Connection refused/reset, timeouts, broken chunked bodies: try the next address.
             last_error = error
         finally:
             session.close()

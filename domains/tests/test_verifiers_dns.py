@@ -335,3 +335,47 @@ def test_authoritative_mode_follows_cname_into_another_zone(dns_server):
     dns_server.set_cname("_twilio.example.test", "token.provider.test")
     dns_server.set_txt("token.provider.test", VALUE)
     assert check(dns_server, config=dns_server.resolver_config(authoritative=True)).outcome == VERIFIED
+
+
+def test_value_with_quotes_and_spaces(dns_server):
+    dns_server.set_txt("_twilio.example.test", '" ' + PREFIX + " " + TOKEN + ' "')
+    result = check(dns_server)
+    assert result.outcome == MISMATCH
+    assert english(result.diagnostics) == [
+        "The TXT record at _twilio.example.test holds the token with extra spaces and quotation marks. "
+        "Remove them: the value must be exactly " + VALUE + "."
+    ]
+
+
+def test_name_too_long_for_dns_is_inconclusive_not_a_crash(dns_server):
+    name = ".".join(["a" * 63] * 3) + "." + "b" * 60 + ".test"
+    assert check(dns_server, name=name).outcome == INCONCLUSIVE
+
+
+# --- through settings (domains.checking) -----------------------------------------------------------
+
+
+def test_run_check_reads_the_dns_settings(dns_settings, settings):
+    from domains.checking import resolver_config_from_settings, run_check
+
+    settings.DOMAIN_TXT_LABEL = "_twilio"
+    settings.DOMAIN_TXT_PREFIX = PREFIX
+    assert resolver_config_from_settings() == ResolverConfig(
+        nameservers=("127.0.0.1",), port=dns_settings.port, timeout=1.0, authoritative=False
+    )
+    dns_settings.set_txt("_twilio.example.test", VALUE)
+    result = run_check("example.test", TOKEN, "dns", deadline_seconds=5)
+    assert result.outcome == VERIFIED
+    assert result.duration_ms >= 0
+    dns_settings.set_txt("_twilio.example.test", PREFIX + OLD_TOKEN)
+    result = run_check("example.test", TOKEN, "dns", deadline_seconds=5, old_tokens=[OLD_TOKEN])
+    assert result.outcome == MISMATCH
+    assert "older token" in result.diagnostics[0].english()
+
+
+def test_run_check_unknown_method_is_inconclusive(dns_settings):
+    from domains.checking import run_check
+
+    result = run_check("example.test", TOKEN, "carrier-pigeon", deadline_seconds=1)
+    assert result.outcome == INCONCLUSIVE
+    assert result.detail.english() == "Unknown verification method carrier-pigeon."

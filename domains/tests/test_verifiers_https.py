@@ -336,3 +336,23 @@ def test_rebinding_to_a_forbidden_address_first_never_connects(dns_server, https
     https_server.put(NAME, PATH, PAGE)
     assert check(dns_server, https_server).outcome == NOT_FOUND
     assert https_server.requests == []
+
+
+def test_run_check_reads_the_https_settings(dns_settings, https_settings, settings):
+    from domains.checking import run_check
+
+    settings.DOMAIN_TXT_PREFIX = PREFIX
+    settings.DOMAIN_HTML_FILENAME = FILENAME
+    dns_settings.set_a(NAME, "127.0.0.1")
+    https_settings.put(NAME, PATH, html_file_content(TOKEN))
+    result = run_check(NAME, TOKEN, "https", deadline_seconds=10)
+    assert result.outcome == VERIFIED
+    settings.HTTPS_ALLOW_LOOPBACK = False
+    assert run_check(NAME, TOKEN, "https", deadline_seconds=10).outcome == NOT_FOUND
+
+
+def test_html_file_content_holds_the_prefixed_token(settings):
+    settings.DOMAIN_TXT_PREFIX = PREFIX
+    content = html_file_content(TOKEN)
+    assert content.startswith("<!DOCTYPE html>")
+    assert f"{PREFIX}{TOKEN}" in content
