@@ -2,12 +2,19 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from console import views
+from console.throttle import ThrottledAuthenticationForm
 
 app_name = "console"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("sign-in/", auth_views.LoginView.as_view(template_name="registration/login.html"), name="login"),
+    path(
+        "sign-in/",
+        auth_views.LoginView.as_view(
+            template_name="registration/login.html", authentication_form=ThrottledAuthenticationForm
+        ),
+        name="login",
+    ),
     path("sign-out/", auth_views.LogoutView.as_view(), name="logout"),
     path("sign-up/", views.sign_up, name="sign_up"),
     path("sign-up/done/", views.sign_up_done, name="sign_up_done"),
