@@ -32,9 +32,7 @@ def members_of(
     queryset = (
         Membership.objects.filter(organization=organization)
         .select_related("user")
-        .annotate(
-            accounts_count=Count("user__accounts", filter=Q(user__accounts__organization=organization))
-        )
+        .annotate(accounts_count=Count("user__accounts", filter=Q(user__accounts__organization=organization)))
         .order_by("user__email")
     )
     if search:
@@ -82,5 +80,8 @@ def audit_events_of(
 
 def audit_actions_of(*, organization: Organization) -> list[str]:
     return list(
-        AuditEvent.objects.filter(organization=organization).order_by("action").values_list("action", flat=True).distinct()
+        AuditEvent.objects.filter(organization=organization)
+        .order_by("action")
+        .values_list("action", flat=True)
+        .distinct()
     )

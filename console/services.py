@@ -126,7 +126,9 @@ def _make_managed(
             )
     except IntegrityError:
         # The OneToOne on Membership.user: someone else made the user managed meanwhile.
-        raise ConsoleError(_("This user is already a managed user of an organization."), code="managed_elsewhere") from None
+        raise ConsoleError(
+            _("This user is already a managed user of an organization."), code="managed_elsewhere"
+        ) from None
     Account.objects.filter(owner=user).update(organization=organization)
     return membership
 
@@ -176,7 +178,10 @@ def add_member(*, organization: Organization, email: str, role: str, actor: User
     if user is None:
         user = User.objects.create_user(email, password=None, email_verified=False)
         membership = _make_managed(
-            user=user, organization=organization, role=role, joined_via=Membership.JoinedVia.INVITED,
+            user=user,
+            organization=organization,
+            role=role,
+            joined_via=Membership.JoinedVia.INVITED,
             via_domain=user.email_domain,
         )
         audit.record("user.invited", organization=organization, actor=actor, target=user, detail={"role": role})
@@ -184,16 +189,20 @@ def add_member(*, organization: Organization, email: str, role: str, actor: User
             template="console_invitation",
             to=user.email,
             language=user.language,
-            context={"organization": organization.name, "inviter": actor.display_name if actor else organization.name,
-                     "set_password_url": set_password_url(user)},
+            context={
+                "organization": organization.name,
+                "inviter": actor.display_name if actor else organization.name,
+                "set_password_url": set_password_url(user),
+            },
         )
         return membership
 
     existing = getattr(user, "membership", None) if hasattr(user, "membership") else None
     if existing is not None:
         if existing.organization_id == organization.pk:
-            raise ConsoleError(_("%(email)s is already a user of this organization.") % {"email": email},
-                               code="already_member")
+            raise ConsoleError(
+                _("%(email)s is already a user of this organization.") % {"email": email}, code="already_member"
+            )
         raise ConsoleError(
             _("%(email)s is a managed user of another organization and cannot be added.") % {"email": email},
             code="managed_elsewhere",
@@ -206,7 +215,10 @@ def add_member(*, organization: Organization, email: str, role: str, actor: User
             code="email_not_verified",
         )
     membership = _make_managed(
-        user=user, organization=organization, role=role, joined_via=Membership.JoinedVia.INVITED,
+        user=user,
+        organization=organization,
+        role=role,
+        joined_via=Membership.JoinedVia.INVITED,
         via_domain=user.email_domain,
     )
     audit.record("user.added", organization=organization, actor=actor, target=user, detail={"role": role})
@@ -399,9 +411,7 @@ def after_email_verified(user: User) -> Membership | None:
 
 
 @transaction.atomic
-def create_organization(
-    *, name: str, owner_email: str, password: str | None = None
-) -> tuple[Organization, User, bool]:
+def create_organization(*, name: str, owner_email: str, password: str | None = None) -> tuple[Organization, User, bool]:
     """Create an organization with its Owner (an existing independent user, or a new one).
 
     Returns (organization, owner, user_created). Refuses an owner managed elsewhere.
@@ -424,8 +434,9 @@ def create_organization(
             user.set_password(password)
             user.save(update_fields=["password"])
     organization = Organization.objects.create(name=name, created_at=clock.now())
-    _make_managed(user=user, organization=organization, role=Membership.Role.OWNER,
-                  joined_via=Membership.JoinedVia.CREATED)
+    _make_managed(
+        user=user, organization=organization, role=Membership.Role.OWNER, joined_via=Membership.JoinedVia.CREATED
+    )
     audit.record(
         "organization.created",
         organization=organization,

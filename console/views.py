@@ -232,4 +232,3 @@ class PasswordResetView(auth_views.PasswordResetView):
     html_email_template_name = "emails/console_password_reset_message.html"
     subject_template_name = "emails/console_password_reset_subject.txt"
     success_url = reverse_lazy("console:password_reset_done")
-

@@ -75,19 +75,27 @@ def test_run_console_runs_web_worker_and_beat_and_stops_them_all(tmp_path):
         REPOSITORY, project, ignore=shutil.ignore_patterns(".venv", "var", ".git", "__pycache__", "*.sqlite3")
     )
     environment = {
-        key: value for key, value in os.environ.items()
+        key: value
+        for key, value in os.environ.items()
         if key not in {"CELERY_BROKER_URL", "DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
     }
     environment.update({"HEARTBEAT_SECONDS": "1", "DEBUG": "1", "PYTHONUNBUFFERED": "1"})
     subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=project, env=environment, check=True,
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=project,
+        env=environment,
+        check=True,
         timeout=120,
     )
     port = _free_port()
     log = (tmp_path / "run.log").open("w+")
     process = subprocess.Popen(
         [sys.executable, "manage.py", "run_console", "--port", str(port)],
-        cwd=project, env=environment, stdout=log, stderr=subprocess.STDOUT, process_group=0,
+        cwd=project,
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        process_group=0,
     )
     database = project / "var" / "console.sqlite3"
     heartbeat_runs = 0

@@ -52,7 +52,11 @@ def test_add_member_invites_an_unknown_address_with_a_set_password_link(
     user = membership.user
     assert user.email == "New.Person@example.com"
     assert not user.has_usable_password() and not user.email_verified
-    assert (membership.role, membership.joined_via, membership.via_domain) == ("administrator", "invited", "example.com")
+    assert (membership.role, membership.joined_via, membership.via_domain) == (
+        "administrator",
+        "invited",
+        "example.com",
+    )
     assert AuditEvent.objects.filter(action="user.invited", organization=organization, actor_user=owner).exists()
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["New.Person@example.com"]

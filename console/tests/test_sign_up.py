@@ -128,14 +128,14 @@ def test_invitation_link_sets_the_password_and_verifies_the_address(client, djan
     organization = OrganizationFactory()
     verified_domain(organization, "corp.test")
     with django_capture_on_commit_callbacks(execute=True):
-        membership = services.add_member(organization=organization, email="invitee@corp.test", role="member", actor=None)
+        membership = services.add_member(
+            organization=organization, email="invitee@corp.test", role="member", actor=None
+        )
     link = re.search(r"https?://\S+/set-password/\S+/", mail.outbox[0].body).group(0)
     path = "/" + link.split("://", 1)[1].split("/", 1)[1]
     response = client.get(path, follow=True)
     assert response.status_code == 200 and response.context["validlink"]
-    response = client.post(
-        response.redirect_chain[-1][0], {"new_password1": PASSWORD, "new_password2": PASSWORD}
-    )
+    response = client.post(response.redirect_chain[-1][0], {"new_password1": PASSWORD, "new_password2": PASSWORD})
     assert response.status_code == 302
     user = User.objects.get(pk=membership.user_id)
     assert user.email_verified and user.check_password(PASSWORD)

@@ -41,8 +41,19 @@ def extracted_catalogue(tmp_path_factory) -> polib.POFile:
     copy = tmp_path_factory.mktemp("messages") / "project"
     shutil.copytree(REPOSITORY, copy, ignore=NOT_COPIED)
     result = subprocess.run(
-        [sys.executable, "manage.py", "makemessages", "-l", "ja", "--no-obsolete", "--no-location",
-         "-i", ".venv/*", "-i", "var/*"],
+        [
+            sys.executable,
+            "manage.py",
+            "makemessages",
+            "-l",
+            "ja",
+            "--no-obsolete",
+            "--no-location",
+            "-i",
+            ".venv/*",
+            "-i",
+            "var/*",
+        ],
         cwd=copy,
         capture_output=True,
         text=True,

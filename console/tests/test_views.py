@@ -24,7 +24,9 @@ def organization():
 
 @pytest.fixture
 def owner(organization):
-    return MembershipFactory(organization=organization, role=Membership.Role.OWNER, user__email="owner@example.com").user
+    return MembershipFactory(
+        organization=organization, role=Membership.Role.OWNER, user__email="owner@example.com"
+    ).user
 
 
 @pytest.fixture
@@ -66,7 +68,9 @@ def test_another_organizations_users_and_events_are_404(admin_client, owner):
     event = AuditEventFactory(organization=other)
     assert admin_client.get(reverse("console:user_remove", args=[stranger.pk])).status_code == 404
     assert admin_client.post(reverse("console:user_remove", args=[stranger.pk])).status_code == 404
-    assert admin_client.post(reverse("console:user_change_role", args=[stranger.pk]), {"role": "owner"}).status_code == 404
+    assert (
+        admin_client.post(reverse("console:user_change_role", args=[stranger.pk]), {"role": "owner"}).status_code == 404
+    )
     assert admin_client.get(reverse("console:audit_detail", args=[event.pk])).status_code == 404
     assert Membership.objects.filter(pk=stranger.pk, role="member").exists()
 
@@ -150,8 +154,9 @@ def test_remove_asks_for_confirmation_then_removes(admin_client, organization):
 def test_users_list_searches_filters_and_paginates(admin_client, organization):
     for number in range(60):
         MembershipFactory(organization=organization, user__email=f"person{number:02d}@example.com")
-    MembershipFactory(organization=organization, role="administrator", user__email="boss@example.com",
-                      user__full_name="Zed Boss")
+    MembershipFactory(
+        organization=organization, role="administrator", user__email="boss@example.com", user__full_name="Zed Boss"
+    )
     first = admin_client.get(reverse("console:users"))
     assert len(first.context["page_obj"].object_list) == 50
     second = admin_client.get(reverse("console:users"), {"page": 2})
@@ -169,7 +174,9 @@ def test_audit_log_filters_by_action_actor_and_date(admin_client, organization, 
 
     AuditEventFactory(organization=organization, action="user.added", actor_kind="user", created_at=clock.now())
     AuditEventFactory(
-        organization=organization, action="domain.verified", actor_kind="schedule",
+        organization=organization,
+        action="domain.verified",
+        actor_kind="schedule",
         created_at=clock.now() - timedelta(days=10),
     )
     url = reverse("console:audit")

@@ -11,7 +11,7 @@ from console.models import Account, AuditEvent, Membership, Organization, User
 
 DEMO_ORGANIZATION = "Example Corp"
 SECOND_ORGANIZATION = "Globex Demo"
-DEMO_PASSWORD = "demo-password-123"
+DEMO_PASSWORD = "demo-password-123"  # noqa: S105 (the published demo login, printed on purpose)
 
 
 class Command(BaseCommand):
@@ -78,8 +78,11 @@ class Command(BaseCommand):
         if created:
             self.created += 1
             audit.record(
-                "organization.created", organization=organization, actor_kind=AuditEvent.ActorKind.OPERATOR,
-                target=organization, detail={"source": "demo data"},
+                "organization.created",
+                organization=organization,
+                actor_kind=AuditEvent.ActorKind.OPERATOR,
+                target=organization,
+                detail={"source": "demo data"},
             )
         return organization
 
@@ -87,8 +90,11 @@ class Command(BaseCommand):
         user = User.objects.filter(email=email).first()
         if user is None:
             user = User.objects.create(
-                email=email, password=self.password_hash, full_name=full_name,
-                email_verified=email_verified, is_active=is_active,
+                email=email,
+                password=self.password_hash,
+                full_name=full_name,
+                email_verified=email_verified,
+                is_active=is_active,
             )
             self.created += 1
         return user
@@ -101,7 +107,10 @@ class Command(BaseCommand):
         if created:
             self.created += 1
             audit.record(
-                "user.added", organization=organization, actor_kind=AuditEvent.ActorKind.OPERATOR, target=user,
+                "user.added",
+                organization=organization,
+                actor_kind=AuditEvent.ActorKind.OPERATOR,
+                target=user,
                 detail={"role": role, "source": "demo data"},
             )
         return membership
@@ -136,6 +145,9 @@ class Command(BaseCommand):
         )
         self.created += 1
         audit.record(
-            "domain.verified", organization=organization, actor_kind=AuditEvent.ActorKind.OPERATOR, target=domain,
+            "domain.verified",
+            organization=organization,
+            actor_kind=AuditEvent.ActorKind.OPERATOR,
+            target=domain,
             detail={"source": "demo data (verified directly, not checked)"},
         )

@@ -23,9 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--concurrency", type=int, default=2)
-        parser.add_argument(
-            "--web", choices=["runserver", "gunicorn"], default="runserver", help="web server to start"
-        )
+        parser.add_argument("--web", choices=["runserver", "gunicorn"], default="runserver", help="web server to start")
 
     def handle(self, *args, host, port, concurrency, web, **options):
         python = sys.executable
@@ -39,12 +37,34 @@ class Command(BaseCommand):
         commands = {
             "web": web_command,
             "worker": [
-                python, "-m", "celery", "-A", "console", "worker", "-Q", "default,checks,imports",
-                "-l", "info", "--concurrency", str(concurrency), "--pool", pool, "-n", "console@%h",
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "console",
+                "worker",
+                "-Q",
+                "default,checks,imports",
+                "-l",
+                "info",
+                "--concurrency",
+                str(concurrency),
+                "--pool",
+                pool,
+                "-n",
+                "console@%h",
             ],
             "beat": [
-                python, "-m", "celery", "-A", "console", "beat", "-l", "info",
-                "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME,
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "console",
+                "beat",
+                "-l",
+                "info",
+                "--schedule",
+                settings.CELERY_BEAT_SCHEDULE_FILENAME,
             ],
         }
         environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -52,10 +72,13 @@ class Command(BaseCommand):
         for name, command in commands.items():
             # Own process group: a terminal's Ctrl-C reaches only this command, which forwards
             # it once (a second SIGINT would make the worker abandon running tasks).
-            children[name] = subprocess.Popen(command, cwd=settings.BASE_DIR, env=environment, process_group=0)
+            children[name] = subprocess.Popen(  # noqa: S603 (fixed argument lists, no shell)
+                command, cwd=settings.BASE_DIR, env=environment, process_group=0
+            )
             self.stdout.write(f"started {name} (pid {children[name].pid}): {' '.join(command)}")
 
-        url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
+        wildcard = host in ("0.0.0.0", "::")  # noqa: S104 (only to print a reachable URL)
+        url = f"http://{'127.0.0.1' if wildcard else host}:{port}/"
         self.stdout.write(self.style.SUCCESS(f"\nAdmin Center: {url}"))
         self.stdout.write(f"Demo sign-in: owner@{settings.DEMO_DOMAIN} / {DEMO_PASSWORD}")
         self.stdout.write("Press Ctrl-C to stop the web server, the worker and beat.\n")
