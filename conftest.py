@@ -44,6 +44,15 @@ def _reset_clock():
     console_clock.reset()
 
 
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Rate-limit and throttle counters live in the cache: each test starts from zero."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture(scope="session")
 def browser():
     """Headless Debian Chromium via Playwright. Skips without it, unless REQUIRE_BROWSER=1."""

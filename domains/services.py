@@ -11,8 +11,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from console import audit, clock
+from console import audit, clock, ratelimit
 from console.errors import ConsoleError
 from console.models import Organization
 from domains import checking, lifecycle, selectors
@@ -146,6 +147,7 @@ def verify_now(*, domain: Domain, actor) -> DomainCheck | None:
         and Domain.objects.held().filter(name=domain.name).exclude(organization_id=domain.organization_id).exists()
     ):
         raise ConsoleError(held_elsewhere_message(), code="held_elsewhere")
+    _throttle_checks(domain)
     if domain.status == Domain.Status.PENDING:
         now = clock.now()
         Domain.objects.filter(pk=domain.pk, status=Domain.Status.PENDING).update(last_verify_click_at=now)
@@ -161,6 +163,30 @@ def verify_now(*, domain: Domain, actor) -> DomainCheck | None:
     )
     domain.refresh_from_db()
     return check
+
+
+def _throttle_checks(domain: Domain) -> None:
+    """Checks reach out to the Internet: limit them per domain and per organization."""
+    window = settings.VERIFY_RATE_WINDOW_SECONDS
+    state = ratelimit.hit_all(
+        [
+            (f"verify:domain:{domain.name}", settings.VERIFY_RATE_PER_DOMAIN, window),
+            (f"verify:organization:{domain.organization_id}", settings.VERIFY_RATE_PER_ORGANIZATION, window),
+        ]
+    )
+    if not state.allowed:
+        minutes = state.retry_after_minutes
+        raise ConsoleError(
+            ngettext(
+                "Too many checks of this domain or organization in a short time. Try again in %(minutes)d minute; "
+                "meanwhile we keep checking in the background.",
+                "Too many checks of this domain or organization in a short time. Try again in %(minutes)d minutes; "
+                "meanwhile we keep checking in the background.",
+                minutes,
+            )
+            % {"minutes": minutes},
+            code="rate_limited",
+        )
 
 
 def update_settings(*, domain: Domain, auto_add_new_users: bool, actor) -> Domain:

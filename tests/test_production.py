@@ -127,3 +127,48 @@ def test_content_security_policy_forbids_inline_script(client):
     policy = response["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy
     assert b"<script>" not in response.content and b"onclick=" not in response.content
+
+
+@pytest.mark.django_db
+def test_verify_now_is_rate_limited_per_domain_with_a_retry_time(clock, settings, dns_server, dns_settings):
+    from console.errors import ConsoleError
+    from console.models import Organization
+    from domains import services
+    from domains.models import Domain, DomainCheck
+
+    settings.VERIFY_RATE_PER_DOMAIN = 3
+    organization = Organization.objects.create(name="Rate Org")
+    admin = User.objects.create_user("rate-admin@example.org", "pw-123456789")
+    domain = Domain.objects.create(organization=organization, name="rate.test", unicode_name="rate.test")
+    for _ in range(3):
+        services.verify_now(domain=domain, actor=admin)
+    with pytest.raises(ConsoleError) as refused:
+        services.verify_now(domain=domain, actor=admin)
+    assert refused.value.code == "rate_limited"
+    assert "Try again in 10 minutes" in refused.value.message
+    assert DomainCheck.objects.filter(domain=domain).count() == 3  # the refused click checked nothing
+    clock.advance(timedelta(minutes=10))
+    assert services.verify_now(domain=domain, actor=admin) is not None
+
+
+@pytest.mark.django_db
+def test_verify_now_is_rate_limited_per_organization(clock, settings, dns_server, dns_settings):
+    from console.errors import ConsoleError
+    from console.models import Organization
+    from domains import services
+    from domains.models import Domain
+
+    settings.VERIFY_RATE_PER_ORGANIZATION = 2
+    organization = Organization.objects.create(name="Busy Org")
+    admin = User.objects.create_user("busy-admin@example.org", "pw-123456789")
+    domains = [
+        Domain.objects.create(organization=organization, name=f"d{i}.test", unicode_name=f"d{i}.test") for i in range(3)
+    ]
+    services.verify_now(domain=domains[0], actor=admin)
+    services.verify_now(domain=domains[1], actor=admin)
+    with pytest.raises(ConsoleError, match="Try again in"):
+        services.verify_now(domain=domains[2], actor=admin)
+    # Another organization is not affected.
+    other = Organization.objects.create(name="Calm Org")
+    calm = Domain.objects.create(organization=other, name="calm.test", unicode_name="calm.test")
+    assert services.verify_now(domain=calm, actor=admin) is not None
