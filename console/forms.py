@@ -49,7 +49,11 @@ class ChangeRoleForm(forms.Form):
 class UserFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, widget=forms.TextInput(attrs={"type": "search"}))
     role = forms.ChoiceField(label=_("Role"), required=False, choices=[("", _("All roles")), *Membership.Role.choices])
-    import_job = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # ?import=<job id> (linked from an import job's results); "import" is a Python keyword.
+        self.fields["import"] = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
 
 class AccountFilterForm(forms.Form):

@@ -60,13 +60,13 @@ def user_list(request):
         organization=request.organization,
         search=(filters.get("q") or "").strip(),
         role=filters.get("role") or "",
-        import_job=filters.get("import_job"),
+        import_job=filters.get("import"),
     )
     context = {
         "filter_form": form,
         "page_obj": _page(request, memberships),
         "query": _query_without_page(request),
-        "import_job": filters.get("import_job"),
+        "import_job": filters.get("import"),
         "roles": Membership.Role.choices,
     }
     return render(request, "console/user_list.html", context)

@@ -139,3 +139,13 @@ def test_invitation_link_sets_the_password_and_verifies_the_address(client, djan
     assert response.status_code == 302
     user = User.objects.get(pk=membership.user_id)
     assert user.email_verified and user.check_password(PASSWORD)
+
+
+def test_an_unverified_user_can_ask_for_a_new_link(client, django_capture_on_commit_callbacks):
+    user = UserFactory(email="slow@somewhere.test", email_verified=False)
+    client.force_login(user)
+    page = client.get(reverse("console:home"))
+    assert page.status_code == 403 and b"Send a new verification link" in page.content
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("console:resend_verification"))
+    assert mail.outbox[0].to == ["slow@somewhere.test"] and "/verify-email/" in mail.outbox[0].body

@@ -165,8 +165,19 @@ def test_users_list_searches_filters_and_paginates(admin_client, organization):
     assert [m.user.email for m in by_name.context["page_obj"]] == ["boss@example.com"]
     by_role = admin_client.get(reverse("console:users"), {"role": "owner"})
     assert [m.user.email for m in by_role.context["page_obj"]] == ["owner@example.com"]
-    # The import filter is accepted before the imports app defines its rows.
-    assert admin_client.get(reverse("console:users"), {"import_job": 1}).status_code == 200
+
+
+def test_users_list_shows_the_users_one_import_job_imported(admin_client, organization, owner):
+    from imports.models import ImportJob, ImportRow
+
+    domain = verified_domain(organization, "example.com")
+    imported = MembershipFactory(organization=organization, user__email="imported@example.com", joined_via="imported")
+    MembershipFactory(organization=organization, user__email="other@example.com")
+    job = ImportJob.objects.create(organization=organization, domain=domain, domain_name="example.com")
+    ImportRow.objects.create(job=job, user=imported.user, email=imported.user.email, result="imported")
+    response = admin_client.get(f"{reverse('console:users')}?import={job.pk}")
+    assert [m.user.email for m in response.context["page_obj"]] == ["imported@example.com"]
+    assert f"import job #{job.pk}" in response.content.decode()
 
 
 def test_audit_log_filters_by_action_actor_and_date(admin_client, organization, clock):
@@ -236,3 +247,18 @@ def test_sign_in_and_out(client, owner):
     assert client.get(reverse("console:home")).status_code == 200
     client.post(reverse("console:logout"))
     assert client.get(reverse("console:home")).status_code == 302
+
+
+def test_sign_in_is_throttled_after_repeated_failures(client, owner, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.SIGNIN_FAILURES_PER_ACCOUNT = 3
+    for _attempt in range(3):
+        response = client.post(reverse("console:login"), {"username": "owner@example.com", "password": "wrong"})
+        assert "do not match" in response.content.decode()
+    response = client.post(
+        reverse("console:login"), {"username": "owner@example.com", "password": "a-good-password-123"}
+    )
+    assert response.status_code == 200 and "Too many sign-in attempts" in response.content.decode()
+    cache.clear()
