@@ -262,3 +262,4 @@ CELERY_BEAT_SCHEDULE.update(
         "domains.send_reminders": {"task": "domains.send_reminders", "schedule": DOMAIN_REMINDER_SWEEP_SECONDS},
     }
 )
+DOMAIN_CHECK_WRITE_CHUNK = env.int("DOMAIN_CHECK_WRITE_CHUNK", default=100)  # results written per bulk write
