@@ -228,8 +228,8 @@ def bulk_update_domains(domains: list[Domain], fields=TRANSITION_FIELDS) -> None
     quote = connection.ops.quote_name
     columns = [quote(f.column) for f in model_fields]
     # Identifiers come from model metadata; every value is a bound parameter.
-    sql = (  # noqa: S608
-        f"UPDATE {quote(meta.db_table)} AS d SET "
+    sql = (
+        f"UPDATE {quote(meta.db_table)} AS d SET "  # noqa: S608
         + ", ".join(f"{c} = v.{c}" for c in columns)
         + f" FROM (VALUES {', '.join([row] * len(domains))}) AS v({quote(pk_field.column)}, {', '.join(columns)})"
         + f" WHERE d.{quote(pk_field.column)} = v.{quote(pk_field.column)}"
@@ -258,8 +258,9 @@ def insert_checks(checks: list[DomainCheck]) -> list[DomainCheck]:
     quote = connection.ops.quote_name
     row = "(" + ", ".join(f"%s::{f.db_type(connection)}" for f in fields) + ")"
     params = [_pg_param(f, getattr(check, f.attname)) for check in checks for f in fields]
-    sql = (  # noqa: S608  (identifiers from model metadata; values are parameters)
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+    # Identifiers come from model metadata; every value is a bound parameter.
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
         f"VALUES {', '.join([row] * len(checks))} RETURNING {quote(meta.pk.column)}"
     )
     with connection.cursor() as cursor:
