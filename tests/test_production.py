@@ -79,8 +79,8 @@ def test_metrics_need_staff_or_token(client, settings):
 
 @pytest.mark.django_db
 def test_metrics_expose_domains_checks_and_lag(client, clock):
-    from domains.models import Domain, DomainCheck
     from console.models import Organization
+    from domains.models import Domain, DomainCheck
 
     organization = Organization.objects.create(name="Metrics Org")
     due = Domain.objects.create(
