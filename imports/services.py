@@ -170,6 +170,17 @@ def _report_reason(user: dict, organization_id: int) -> str:
     return ""
 
 
+def _batches(iterable, size):
+    batch = []
+    for item in iterable:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def build_report(job_id: int) -> bool:
     """Fill the job's rows. Idempotent: returns False when there is nothing (more) to do."""
     now = clock.now()
@@ -196,16 +207,11 @@ def build_report(job_id: int) -> bool:
             .order_by("pk")
         )
         total = eligible = 0
-        last_pk = 0
-        while True:
-            batch = list(
-                users.filter(pk__gt=last_pk).values(
-                    "pk", "email", "date_joined", "email_verified", "is_active", "membership__organization_id"
-                )[:batch_size]
-            )
-            if not batch:
-                break
-            last_pk = batch[-1]["pk"]
+        # One pass over the index (a server-side cursor on PostgreSQL), handled in batches.
+        stream = users.values(
+            "pk", "email", "date_joined", "email_verified", "is_active", "membership__organization_id"
+        ).iterator(chunk_size=batch_size)
+        for batch in _batches(stream, batch_size):
             counts = dict(
                 Account.objects.filter(owner_id__in=[u["pk"] for u in batch])
                 .values("owner_id")
@@ -423,8 +429,10 @@ def run_import_chunk(job_id: int) -> bool:
         if job.status == ImportJob.Status.IMPORT_QUEUED:
             job.status = ImportJob.Status.IMPORTING
             job.started_at = now
+        # Keyset from the checkpoint: every row up to last_row_id got its result in the same
+        # transaction that moved the checkpoint, so the next chunk starts right after it.
         rows = list(
-            ImportRow.objects.filter(job_id=job_id, result=ImportRow.Result.PENDING)
+            ImportRow.objects.filter(job_id=job_id, pk__gt=job.last_row_id, result=ImportRow.Result.PENDING)
             .order_by("pk")
             .values("pk", "user_id", "eligible", "reason", "selected")[:chunk_size]
         )

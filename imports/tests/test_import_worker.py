@@ -4,6 +4,7 @@ import time
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.db import OperationalError
 
 from console.celery import app
 from console.models import Account, Membership
@@ -20,10 +21,13 @@ def wait_for(predicate, *, timeout=60.0, what="the worker"):
     """Poll the database until the worker has done its part (not a time rule: an async wait)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        value = predicate()
+        try:
+            value = predicate()
+        except OperationalError:  # SQLite's shared-cache test DB: "table is locked" while the worker writes
+            value = None
         if value:
             return value
-        time.sleep(0.05)
+        time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
 
 
