@@ -226,32 +226,29 @@ def test_domain_failing_during_the_import_stops_further_imports_with_the_reason(
     assert (job.rows_imported, job.rows_not_imported) == (1, 4)
 
 
-def test_a_chunk_that_crashes_rolls_back_entirely_and_the_rerun_imports_everyone_once(world, people, settings):
-    """A crash inside a chunk (here: the row update fails) leaves no membership without its row."""
+def test_a_chunk_that_crashes_rolls_back_entirely_and_the_rerun_imports_everyone_once(
+    world, people, settings, monkeypatch
+):
+    """A crash inside a chunk, after the memberships were inserted and before the row results
+    were written, leaves no membership without its row result."""
     settings.IMPORT_CHUNK_SIZE = 2
     job = ready_report(world)
     services.start_import(job=job, actor=world.admin, enqueue=False)
 
-    original = ImportRow.objects.filter
-    calls = {"n": 0}
-
     class Crash(Exception):
         pass
 
-    def crashing_filter(*args, **kwargs):
-        calls["n"] += 1
-        if "pk__in" in kwargs:
-            raise Crash("worker died")
-        return original(*args, **kwargs)
+    def worker_dies(*args, **kwargs):
+        assert Membership.objects.filter(joined_via="imported").exists()  # inserted, not yet committed
+        raise Crash("worker died")
 
-    ImportRow.objects.filter = crashing_filter
-    try:
+    with monkeypatch.context() as patched:
+        patched.setattr(services, "_set_row_results", worker_dies)
         with pytest.raises(Crash):
             services.run_import_chunk(job.pk)
-    finally:
-        ImportRow.objects.filter = original
     assert not Membership.objects.filter(joined_via="imported").exists()  # rolled back with the rows
     assert ImportRow.objects.filter(job=job, result="pending").count() == 5
+    assert ImportJob.objects.get(pk=job.pk).rows_processed == 0
     services.run_import(job.pk)
     services.run_import(job.pk)  # a duplicate message: nothing to do
     job.refresh_from_db()
