@@ -1,27 +1,36 @@
-"""Thin, idempotent tasks: ids in, call a service. Routed to the "imports" queue."""
+"""Thin, idempotent tasks: ids in, call a service. Routed to the "imports" queue.
+
+Transient database errors (a lock timeout, a dropped connection) are retried with back-off;
+the services are idempotent, so a retry resumes where the failed attempt rolled back.
+"""
 
 import logging
 
 from celery import shared_task
 from django.conf import settings
+from django.db import OperationalError
 
 from imports import services
 
 logger = logging.getLogger(__name__)
 
+TRANSIENT = {"autoretry_for": (OperationalError,), "retry_backoff": 1, "retry_backoff_max": 60, "max_retries": 8}
 
-@shared_task(name="imports.build_report", acks_late=True)
+
+@shared_task(name="imports.build_report", acks_late=True, **TRANSIENT)
 def build_report(job_id: int) -> bool:
     """Build the job's report; a repeated or late message finds nothing to do."""
     try:
         return services.build_report(job_id)
+    except OperationalError:
+        raise  # transient: retried
     except Exception as error:
         logger.exception("imports: report for job %s failed", job_id)
         services.fail_job(job_id, repr(error))
         raise
 
 
-@shared_task(name="imports.run_import", acks_late=True)
+@shared_task(name="imports.run_import", acks_late=True, **TRANSIENT)
 def run_import(job_id: int) -> bool:
     """Import chunks for a while, then re-enqueue itself (checkpointed in the job's rows)."""
     done = services.run_import(job_id, time_budget=settings.IMPORT_TASK_TIME_BUDGET_SECONDS)
@@ -30,7 +39,7 @@ def run_import(job_id: int) -> bool:
     return done
 
 
-@shared_task(name="imports.send_notices", acks_late=True)
+@shared_task(name="imports.send_notices", acks_late=True, **TRANSIENT)
 def send_notices(job_id: int) -> int:
     return services.send_notices(job_id)
 

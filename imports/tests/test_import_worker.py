@@ -27,7 +27,7 @@ def wait_for(predicate, *, timeout=60.0, what="the worker"):
             value = None
         if value:
             return value
-        time.sleep(0.2)
+        time.sleep(0.5)
     raise AssertionError(f"timed out waiting for {what}")
 
 
