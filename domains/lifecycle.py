@@ -204,35 +204,33 @@ def _save_verification(domain: Domain, *, now, result, actor, kind) -> bool:
         return False
 
 
-def bulk_update_domains(domains: list[Domain], fields=TRANSITION_FIELDS) -> None:
-    """Write `fields` of many domains in ONE statement.
+def _array_params(objects, fields) -> tuple[str, list]:
+    """One typed array parameter per column: a statement with a handful of placeholders
+    whatever the row count (psycopg's client-side parsing of thousands of placeholders, and
+    Django's CASE-per-row bulk_update, cost seconds of Python per few hundred rows)."""
+    casts = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+    params = [[_pg_param(field, getattr(obj, field.attname)) for obj in objects] for field in fields]
+    return casts, params
 
-    On PostgreSQL: UPDATE … FROM (VALUES …) with typed parameters (Django's bulk_update
-    builds a CASE per field and row, which costs seconds of Python for a few hundred rows).
-    Elsewhere: Django's bulk_update.
-    """
+
+def bulk_update_domains(domains: list[Domain], fields=TRANSITION_FIELDS) -> None:
+    """Write `fields` of many domains in ONE statement (UPDATE … FROM unnest(arrays) on
+    PostgreSQL; Django's bulk_update elsewhere)."""
     if not domains:
         return
     if connection.vendor != "postgresql":
         Domain.objects.bulk_update(domains, fields)
         return
     meta = Domain._meta
-    model_fields = [meta.get_field(name) for name in fields]
-    pk_field = meta.pk
-    casts = [f"%s::{pk_field.db_type(connection)}"] + [f"%s::{f.db_type(connection)}" for f in model_fields]
-    row = "(" + ", ".join(casts) + ")"
-    params = []
-    for domain in domains:
-        params.append(domain.pk)
-        params.extend(_pg_param(f, getattr(domain, f.attname)) for f in model_fields)
+    model_fields = [meta.pk] + [meta.get_field(name) for name in fields]
+    casts, params = _array_params(domains, model_fields)
     quote = connection.ops.quote_name
-    columns = [quote(f.column) for f in model_fields]
+    pk, columns = quote(meta.pk.column), [quote(f.column) for f in model_fields[1:]]
     # Identifiers come from model metadata; every value is a bound parameter.
     sql = (
         f"UPDATE {quote(meta.db_table)} AS d SET "  # noqa: S608
         + ", ".join(f"{c} = v.{c}" for c in columns)
-        + f" FROM (VALUES {', '.join([row] * len(domains))}) AS v({quote(pk_field.column)}, {', '.join(columns)})"
-        + f" WHERE d.{quote(pk_field.column)} = v.{quote(pk_field.column)}"
+        + f" FROM unnest({casts}) AS v({pk}, {', '.join(columns)}) WHERE d.{pk} = v.{pk}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -248,26 +246,27 @@ def _pg_param(field, value):
 
 def insert_checks(checks: list[DomainCheck]) -> list[DomainCheck]:
     """Insert many DomainChecks in ONE statement and set their pks. The unique (domain,
-    due_at) constraint still applies: a duplicate raises IntegrityError like bulk_create."""
+    due_at) constraint still applies: a duplicate raises IntegrityError like bulk_create.
+    A batch holds each domain once, so the returned ids are matched by domain."""
     if not checks:
         return checks
     if connection.vendor != "postgresql":
         return DomainCheck.objects.bulk_create(checks)
     meta = DomainCheck._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
+    casts, params = _array_params(checks, fields)
     quote = connection.ops.quote_name
-    row = "(" + ", ".join(f"%s::{f.db_type(connection)}" for f in fields) + ")"
-    params = [_pg_param(f, getattr(check, f.attname)) for check in checks for f in fields]
     # Identifiers come from model metadata; every value is a bound parameter.
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
-        f"VALUES {', '.join([row] * len(checks))} RETURNING {quote(meta.pk.column)}"
+        f"SELECT * FROM unnest({casts}) RETURNING {quote(meta.pk.column)}, {quote('domain_id')}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for check, (pk,) in zip(checks, cursor.fetchall(), strict=True):  # RETURNING keeps VALUES order
-            check.pk = pk
-            check._state.adding = False
+        ids = dict((domain_id, pk) for pk, domain_id in cursor.fetchall())
+    for check in checks:
+        check.pk = ids[check.domain_id]
+        check._state.adding = False
     return checks
 
 
@@ -414,8 +413,8 @@ def _apply_bulk(items, *, now, trigger, kind) -> BulkOutcome:
         for event, domain, _result, check in audits:
             _after_commit(event, domain, check)
             events.append((domain.pk, event))
-    # One line per batch (per-domain lines at DEBUG): a 10,000-domain sweep stays readable and cheap.
-    if logger.isEnabledFor(logging.DEBUG):
+    # One line per check (domain, organization, outcome), as on the single path.
+    if logger.isEnabledFor(logging.INFO):
         for domain, _due, result in applicable:
             _log(domain, trigger, result.outcome)
     logger.info(
