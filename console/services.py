@@ -445,3 +445,10 @@ def create_organization(*, name: str, owner_email: str, password: str | None = N
         detail={"owner": user.email},
     )
     return organization, user, created
+
+
+def remember_language(*, user, language: str) -> None:
+    """Store the interface language the user chose; e-mails to them are written in it."""
+    if language in dict(settings.LANGUAGES) and user.language != language:
+        User.objects.filter(pk=user.pk).update(language=language)
+        user.language = language

@@ -232,3 +232,15 @@ class PasswordResetView(auth_views.PasswordResetView):
     html_email_template_name = "emails/console_password_reset_message.html"
     subject_template_name = "emails/console_password_reset_subject.txt"
     success_url = reverse_lazy("console:password_reset_done")
+
+
+@require_POST
+def set_language(request):
+    """Django's language switch, also remembered on the user so e-mails use their language."""
+    from django.views.i18n import set_language as django_set_language
+
+    response = django_set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and translation.check_for_language(language):
+        services.remember_language(user=request.user, language=language)
+    return response

@@ -172,3 +172,16 @@ def test_verify_now_is_rate_limited_per_organization(clock, settings, dns_server
     other = Organization.objects.create(name="Calm Org")
     calm = Domain.objects.create(organization=other, name="calm.test", unicode_name="calm.test")
     assert services.verify_now(domain=calm, actor=admin) is not None
+
+
+@pytest.mark.django_db
+def test_switching_language_is_remembered_for_emails(client):
+    user = User.objects.create_user("polyglot@example.org", "pw-123456789")
+    client.force_login(user)
+    response = client.post("/i18n/setlang/", {"language": "ja", "next": "/"})
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.language == "ja"
+    client.post("/i18n/setlang/", {"language": "xx", "next": "/"})
+    user.refresh_from_db()
+    assert user.language == "ja"  # an unknown language changes nothing
