@@ -85,3 +85,15 @@ def audit_actions_of(*, organization: Organization) -> list[str]:
         .values_list("action", flat=True)
         .distinct()
     )
+
+
+def lapsing_domains(*, organization):
+    """Domains in re-validation: the Users section shows their countdown, since their users
+    are removed when it runs out and no new user at them can be added meanwhile."""
+    from domains.models import Domain
+
+    return list(
+        Domain.objects.filter(organization=organization, status=Domain.Status.REVALIDATION_REQUIRED).order_by(
+            "grace_deadline"
+        )
+    )

@@ -68,6 +68,7 @@ def user_list(request):
         "query": _query_without_page(request),
         "import_job": filters.get("import"),
         "roles": Membership.Role.choices,
+        "lapsing_domains": selectors.lapsing_domains(organization=request.organization),
     }
     return render(request, "console/user_list.html", context)
 

@@ -185,3 +185,21 @@ def test_switching_language_is_remembered_for_emails(client):
     client.post("/i18n/setlang/", {"language": "xx", "next": "/"})
     user.refresh_from_db()
     assert user.language == "ja"  # an unknown language changes nothing
+
+
+@pytest.mark.django_db
+def test_users_section_shows_the_countdown_of_a_lapsing_domain(client, clock):
+    from console.models import Membership, Organization
+    from domains.models import Domain
+
+    organization = Organization.objects.create(name="Lapsing Org")
+    owner = User.objects.create_user("owner@lapsing.example", "pw-123456789")
+    Membership.objects.create(user=owner, organization=organization, role=Membership.Role.OWNER)
+    Domain.objects.create(
+        organization=organization, name="lapsing.example", unicode_name="lapsing.example",
+        status=Domain.Status.REVALIDATION_REQUIRED, failing_since=clock.now(),
+        grace_deadline=clock.now() + timedelta(days=12, hours=3),
+    )
+    client.force_login(owner)
+    text = client.get("/users/").content.decode()
+    assert "lapsing.example" in text and "Re-validate within 12 days (by 2026-01-17)" in text
