@@ -3,13 +3,27 @@
 
 from django import forms
 from django.contrib.auth import password_validation
+from django.core import validators
 from django.utils.translation import gettext_lazy as _
 
-from console.models import AuditEvent, Membership, User
+from console.models import AuditEvent, Membership, User, normalise_email
+
+# The column's length: a longer address passes EmailField's own checks (up to 320 characters)
+# and would reach the database, which refuses it (PostgreSQL) with a server error.
+EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
+
+
+def validate_stored_email_length(value: str) -> None:
+    """The address as stored (domain part in punycode, which can be longer) fits the column."""
+    validators.MaxLengthValidator(EMAIL_MAX_LENGTH)(normalise_email(value))
 
 
 class SignUpForm(forms.Form):
-    email = forms.EmailField(label=_("E-mail address"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.EmailField(
+        label=_("E-mail address"),
+        validators=[validate_stored_email_length],
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
     full_name = forms.CharField(label=_("Full name"), max_length=150, required=False)
     password1 = forms.CharField(
         label=_("Password"),
@@ -38,7 +52,7 @@ class SignUpForm(forms.Form):
 
 
 class AddUserForm(forms.Form):
-    email = forms.EmailField(label=_("E-mail address"))
+    email = forms.EmailField(label=_("E-mail address"), validators=[validate_stored_email_length])
     role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices, initial=Membership.Role.MEMBER)
 
 
