@@ -67,7 +67,10 @@ class UserFilterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # ?import=<job id> (linked from an import job's results); "import" is a Python keyword.
-        self.fields["import"] = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+        # Bounded to a 64-bit id: a larger number overflows the database driver (a server error).
+        self.fields["import"] = forms.IntegerField(
+            required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput
+        )
 
 
 class AccountFilterForm(forms.Form):
