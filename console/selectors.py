@@ -73,8 +73,8 @@ def audit_events_of(
         queryset = queryset.filter(actor_kind=actor_kind)
     if date_from:
         queryset = queryset.filter(created_at__gte=_start_of_day(date_from))
-    if date_to:
-        queryset = queryset.filter(created_at__lt=_start_of_day(date_to) + timedelta(days=1))
+    if date_to and date_to < date.max:  # the day after 9999-12-31 does not exist: no upper bound
+        queryset = queryset.filter(created_at__lt=_start_of_day(date_to + timedelta(days=1)))
     return queryset
 
 
