@@ -19,7 +19,8 @@ urlpatterns = [
     path("sign-up/", views.sign_up, name="sign_up"),
     path("sign-up/done/", views.sign_up_done, name="sign_up_done"),
     path("verify-email/resend/", views.resend_verification, name="resend_verification"),
-    path("verify-email/<str:token>/", views.verify_email, name="verify_email"),
+    # <path:…>: the signed token holds the address, and "/" is a valid character in one.
+    path("verify-email/<path:token>/", views.verify_email, name="verify_email"),
     path("set-password/<uidb64>/<token>/", views.SetPasswordView.as_view(), name="set_password"),
     path(
         "set-password/done/",
