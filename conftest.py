@@ -45,11 +45,21 @@ def _reset_clock():
 
 
 @pytest.fixture(autouse=True)
-def _clear_cache():
-    """Rate-limit and throttle counters live in the cache: each test starts from zero."""
-    from django.core.cache import cache
+def _clear_rate_limits():
+    """Rate-limit and throttle counters live in the cache: each test starts from zero.
 
-    cache.clear()
+    Only the counters are deleted: with REDIS_URL the cache may share its Redis database with
+    the Celery broker, whose queue bindings a FLUSHDB would silently drop.
+    """
+    from django.core.cache import cache
+    from django.core.cache.backends.redis import RedisCache
+
+    if isinstance(cache, RedisCache):
+        client = cache._cache.get_client(write=True)
+        for key in client.scan_iter(match=cache.make_key("rl:*")):
+            client.delete(key)
+    else:
+        cache.clear()
     yield
 
 

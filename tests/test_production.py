@@ -58,12 +58,13 @@ def test_health_reports_database_and_broker(client):
 def test_health_is_503_when_the_broker_is_unreachable(client):
     from console.celery import app
 
-    original = app.conf.broker_url, app.conf.broker_write_url
-    app.conf.broker_url = app.conf.broker_write_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    # Health checks the connection producers use (broker_write_url); nothing listens on port 1.
+    # Restoring to None brings back the fallback to broker_url, so later tests see no change.
+    app.conf.broker_write_url = "redis://127.0.0.1:1/0"
     try:
         response = client.get("/healthz")
     finally:
-        app.conf.broker_url, app.conf.broker_write_url = original
+        app.conf.broker_write_url = None
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "unavailable" and body["database"] == "ok" and body["broker"] != "ok"
