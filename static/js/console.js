@@ -19,12 +19,16 @@
         button.textContent = button.getAttribute("data-copied") || "Copied";
         setTimeout(function () { button.textContent = original; }, 1500);
       };
-      if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(text).then(done);
-      } else {
+      var fallback = function () {
         var area = document.createElement("textarea");
         area.value = text; document.body.appendChild(area); area.select();
         document.execCommand("copy"); area.remove(); done();
+      };
+      if (navigator.clipboard && window.isSecureContext) {
+        // Permission may be refused (e.g. a headless browser): fall back instead of failing silently.
+        navigator.clipboard.writeText(text).then(done, fallback);
+      } else {
+        fallback();
       }
     });
   });
