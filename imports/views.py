@@ -1,8 +1,9 @@
 """Bulk User Import pages. Thin: load within the organization (404 otherwise), call a service."""
 
 from django.contrib import messages
-from django.http import StreamingHttpResponse
+from django.http import QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -138,10 +139,13 @@ def job_select(request, job_id):
             messages.error(request, error.message)
     else:
         messages.error(request, _("The selection could not be read. Try again."))
-    query = request.POST.get("return_query", "")
+    # Back to the same page of the report: keep only its own parameters, re-encoded (the
+    # posted text is not trusted into a header: a CR/LF in it was a 500).
+    posted = QueryDict(request.POST.get("return_query", ""))
+    kept = {name: posted[name] for name in ("page", "only") if posted.get(name)}
     response = redirect("imports:job", job.pk)
-    if query.startswith(("page=", "only=")) and "/" not in query:
-        response["Location"] += "?" + query
+    if kept:
+        response["Location"] += "?" + urlencode(kept)
     return response
 
 
