@@ -13,6 +13,7 @@ not exist, repeated and missing fields. Properties, for every example:
 Each example runs inside a savepoint that is rolled back, so examples do not see each other.
 """
 
+import os
 import re
 import urllib.parse
 from dataclasses import dataclass
@@ -33,12 +34,14 @@ from tests.support.two_organizations import build_world, changed_rows, oversized
 
 pytestmark = pytest.mark.django_db
 
+# HOSTILE_INPUT_SCALE=10 for a deeper search (the default keeps the file near 30 s on SQLite).
+SCALE = int(os.environ.get("HOSTILE_INPUT_SCALE", "1"))
 FUZZ = settings(
-    max_examples=40,
+    max_examples=40 * SCALE,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-FUZZ_SMALL = settings(FUZZ, max_examples=25)
+FUZZ_SMALL = settings(FUZZ, max_examples=25 * SCALE)
 
 # --- Hostile values ----------------------------------------------------------------------------
 
@@ -479,7 +482,7 @@ def test_id_routes_cover_every_int_route():
     assert {route for _, route, _ in ID_ROUTES} == {"/" + re.sub(r"<int:\w+>", "{}", route) for route in int_routes()}
 
 
-@settings(FUZZ, max_examples=60)
+@settings(FUZZ, max_examples=60 * SCALE)
 @given(data=st.data())
 def test_hostile_ids_in_paths_are_404(owner, world, data):
     method, route, kind = data.draw(st.sampled_from(ID_ROUTES), label="route")
@@ -533,7 +536,7 @@ query_strings = st.dictionaries(
 )
 
 
-@settings(FUZZ, max_examples=80)
+@settings(FUZZ, max_examples=80 * SCALE)
 @given(data=st.data())
 def test_hostile_query_strings_on_every_page(owner, world, data):
     path = data.draw(st.sampled_from(_pages(world)), label="page")
@@ -765,3 +768,36 @@ def test_sign_up_and_verify_an_address_with_url_special_characters(anonymous, wo
     assert anonymous.post(path).status_code == 200
     user.refresh_from_db()
     assert user.email_verified
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"page_rows": [str(2**63)], "row": [str(2**63)]},
+        {"page_rows": ["9" * 40]},
+        {"row": ["١٢", "²", "0"]},
+        {"return_query": "page=1\r\nSet-Cookie: x=y"},
+        {"return_query": "page=1\nX: y"},
+        {"return_query": "only=//evil.test"},
+        {"return_query": "page=2&only=eligible&next=https://evil.test"},
+    ],
+)
+def test_select_rows_edge_cases(owner, world, fields):
+    job = world.a.ready_job
+    outcome = run(owner, "post", reverse("imports:job_select", args=[job.pk]), form_data(**fields))
+    assert outcome.status == 302 and not outcome.changes, outcome.describe()
+    location = outcome.response["Location"]
+    path, _, query = location.partition("?")
+    assert path == reverse("imports:job", args=[job.pk])
+    assert set(urllib.parse.parse_qs(query)) <= {"page", "only"}, location
+
+
+def test_select_rows_returns_to_the_same_page_of_the_report(owner, world):
+    job = world.a.ready_job
+    outcome = run(
+        owner,
+        "post",
+        reverse("imports:job_select", args=[job.pk]),
+        form_data(page_rows=[], return_query="page=2&only=eligible"),
+    )
+    assert outcome.response["Location"] == reverse("imports:job", args=[job.pk]) + "?page=2&only=eligible"
