@@ -5,8 +5,6 @@ import pytest
 from console.models import Membership
 from imports.tests.factories import AccountFactory, DomainFactory, MembershipFactory, OrganizationFactory, UserFactory
 
-PASSWORD = "correct horse battery staple"
-
 
 @dataclass
 class World:
