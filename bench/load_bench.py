@@ -38,9 +38,9 @@ def ensure_database(url: str) -> None:
 
     name = url.rsplit("/", 1)[1]
     admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+    with psycopg.connect(admin_url, autocommit=True) as conn:  # a fresh database each run
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def seed(admins: int, domains: int, users: int, dns) -> dict:
@@ -52,8 +52,6 @@ def seed(admins: int, domains: int, users: int, dns) -> dict:
     from console.models import Account, Membership, Organization, User
     from domains.models import Domain
 
-    Organization.objects.filter(name="Load Org").delete()
-    User.objects.filter(email__endswith="@load.test").delete()
     org = Organization.objects.create(name="Load Org", features=["bulk_user_import"])
     password = make_password(PASSWORD)
     admin_users = User.objects.bulk_create(
