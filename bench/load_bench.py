@@ -46,6 +46,7 @@ def ensure_database(url: str) -> None:
 def seed(admins: int, domains: int, users: int, dns) -> dict:
     """Organization, admins, verified domains (due now, records published), users, an import job."""
     from django.apps import apps
+    from django.conf import settings
     from django.contrib.auth.hashers import make_password
 
     from console import clock
@@ -62,9 +63,14 @@ def seed(admins: int, domains: int, users: int, dns) -> dict:
         [Membership(user=u, organization=org, role=Membership.Role.ADMINISTRATOR) for u in admin_users]
     )
     now = clock.now()
+    # The admins' organization holds the product's maximum of domains; the rest belong to other
+    # organizations, so the worker's sweep is larger than one organization's list.
+    per_org = settings.DOMAIN_MAX_PER_ORGANIZATION - 1
+    others = [Organization.objects.create(name=f"Other Org {n}") for n in range(max(0, domains - 1) // per_org)]
+    owners = [org, *others]
     domain_rows = Domain.objects.bulk_create(
-        [Domain(organization=org, name=f"d{i}.load.test", unicode_name=f"d{i}.load.test",
-                status=Domain.Status.VERIFIED, verified_at=now, next_check_at=now)
+        [Domain(organization=owners[min(i // per_org, len(owners) - 1)], name=f"d{i}.load.test",
+                unicode_name=f"d{i}.load.test", status=Domain.Status.VERIFIED, verified_at=now, next_check_at=now)
          for i in range(domains)]
         + [Domain(organization=org, name="load.test", unicode_name="load.test", status=Domain.Status.VERIFIED,
                   verified_at=now, next_check_at=now)]
@@ -88,7 +94,12 @@ def seed(admins: int, domains: int, users: int, dns) -> dict:
         job_id = job_model.objects.get(pk=job.pk).pk
     except Exception as error:  # noqa: BLE001  (the import pages are optional for the bench)
         print(f"(no import job seeded: {error!r})")
-    return {"domain_ids": [d.pk for d in domain_rows], "job_id": job_id, "apex_id": domain_rows[-1].pk}
+    return {
+        "domain_ids": [d.pk for d in domain_rows],
+        "own_domain_ids": [d.pk for d in domain_rows if d.organization_id == org.pk],
+        "job_id": job_id,
+        "apex_id": domain_rows[-1].pk,
+    }
 
 
 def sign_in(base: str, email: str):
@@ -219,9 +230,9 @@ def main():
         sessions = [sign_in(base, f"admin{i}@load.test") for i in range(args.admins)]
         for session in sessions:
             session.headers["Accept-Language"] = "en"
-        ids = seeded["domain_ids"]
         paths = [f"{base}/domains/", f"{base}/users/", f"{base}/users/?page=2", f"{base}/accounts/"]
-        paths += [f"{base}/domains/{pk}/" for pk in random.Random(1).sample(ids, min(20, len(ids)))]
+        own = seeded["own_domain_ids"]
+        paths += [f"{base}/domains/{pk}/" for pk in random.Random(1).sample(own, min(20, len(own)))]
         paths += [f"{base}/imports/domain/{seeded['apex_id']}/"]
         if seeded["job_id"]:
             paths += [f"{base}/imports/job/{seeded['job_id']}/"]
