@@ -618,6 +618,39 @@ def run_import(job_id: int, *, time_budget: float | None = None, progress=None) 
     return True
 
 
+def replay_import(*, job_id: int, actor=None) -> ImportJob:
+    """Put a failed import back to work from its checkpoint (operators: `imports_run --resume`).
+
+    Only a job whose import was started (audit "imports.import_started") can be replayed, so a
+    replay never imports a report nobody decided to import. Rows already imported keep their
+    result; the checkpoint and the one-membership-per-user constraint mean nobody is imported twice.
+    """
+    job = ImportJob.objects.select_related("organization").filter(pk=job_id).first()
+    if job is None:
+        raise ConsoleError(_("There is no import job %(id)s.") % {"id": job_id}, code="missing")
+    if job.status in ImportJob.IMPORT_STATUSES:
+        return job
+    started = AuditEvent.objects.filter(
+        action="imports.import_started", target_type=job._meta.model_name, target_id=str(job.pk)
+    ).exists()
+    if job.status != ImportJob.Status.FAILED or not started:
+        raise ConsoleError(_("Only a failed or interrupted import can be resumed."), code="bad_state")
+    with transaction.atomic():
+        ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.FAILED).update(
+            status=ImportJob.Status.IMPORTING, heartbeat_at=clock.now(), finished_at=None, error=""
+        )
+        audit.record(
+            "imports.import_resumed",
+            organization=job.organization,
+            actor=actor,
+            actor_kind=None if actor is not None else AuditEvent.ActorKind.OPERATOR,
+            target=job,
+            detail={"processed_before": job.rows_processed},
+        )
+    job.refresh_from_db()
+    return job
+
+
 def fail_job(job_id: int, error: str) -> None:
     ImportJob.objects.filter(pk=job_id).exclude(status=ImportJob.Status.COMPLETED).update(
         status=ImportJob.Status.FAILED, error=error[:2000], finished_at=clock.now()

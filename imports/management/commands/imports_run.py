@@ -1,9 +1,8 @@
 """Build a report and run an import in-process, with the same services the tasks call.
 
     manage.py imports_run --organization "Acme" --domain example.com [--yes] [--selected a@x b@x]
+    manage.py imports_run --resume JOB_ID      # replay a failed or interrupted import from its checkpoint
 """
-
-import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -24,12 +23,23 @@ class Command(BaseCommand):
     help = "Build the report for a verified domain and import its eligible users (synchronously)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--organization", required=True, help="organization id or exact name")
-        parser.add_argument("--domain", required=True, help="a verified domain of the organization")
+        parser.add_argument("--organization", help="organization id or exact name")
+        parser.add_argument("--domain", help="a verified domain of the organization")
+        parser.add_argument("--resume", type=int, metavar="JOB_ID", help="resume a failed or interrupted import")
         parser.add_argument("--yes", action="store_true", help="import without asking for confirmation")
         parser.add_argument("--selected", nargs="+", metavar="EMAIL", help="import only these users")
 
-    def handle(self, *args, organization, domain, yes, selected, **options):
+    def handle(self, *args, organization, domain, yes, selected, resume, **options):
+        if resume is not None:
+            try:
+                job = services.replay_import(job_id=resume)
+            except ConsoleError as error:
+                raise CommandError(str(error)) from error
+            self.stdout.write(f"Resuming import job {job.pk} after {job.rows_processed} of {job.rows_total} rows…")
+            self._run(job)
+            return
+        if not organization or not domain:
+            raise CommandError("give --organization and --domain (or --resume JOB_ID)")
         org = find_organization(organization)
         domain_obj = Domain.objects.active().filter(organization=org, name=domain.strip().lower().rstrip(".")).first()
         if domain_obj is None:
@@ -66,13 +76,17 @@ class Command(BaseCommand):
             job = services.start_import(job=job, actor=None, selected_row_ids=selected_ids, enqueue=False)
         except ConsoleError as error:
             raise CommandError(str(error)) from error
+        self._run(job)
+
+    def _run(self, job: ImportJob) -> None:
+        """Run the import in-process with a progress bar, then print the summary."""
 
         def progress(current: ImportJob):
-            sys.stderr.write("\r" + text_bar(current.rows_processed, current.rows_total))
-            sys.stderr.flush()
+            self.stderr.write("\r" + text_bar(current.rows_processed, current.rows_total), ending="")
+            self.stderr.flush()
 
         services.run_import(job.pk, progress=progress)
-        sys.stderr.write("\n")
+        self.stderr.write("")
         job.refresh_from_db()
         self.stdout.write(self.style.SUCCESS(f"Import job {job.pk}: {job.get_status_display()}."))
         self.stdout.write(f"  imported: {job.rows_imported}")
