@@ -175,15 +175,19 @@ def add_member(*, organization: Organization, email: str, role: str, actor: User
         raise ConsoleError(admission.reason, code=admission.code)
 
     user = User.objects.filter(email__iexact=email).select_related("membership__organization").first()
-    if user is None:
+    invited = user is None
+    if invited:
         user = User.objects.create_user(email, password=None, email_verified=False)
-        membership = _make_managed(
-            user=user,
-            organization=organization,
-            role=role,
-            joined_via=Membership.JoinedVia.INVITED,
-            via_domain=user.email_domain,
-        )
+    else:
+        _refuse_existing_user(user, organization, email)
+    membership = _make_managed(
+        user=user,
+        organization=organization,
+        role=role,
+        joined_via=Membership.JoinedVia.INVITED,
+        via_domain=user.email_domain,
+    )
+    if invited:
         audit.record("user.invited", organization=organization, actor=actor, target=user, detail={"role": role})
         send_on_commit(
             template="console_invitation",
@@ -195,9 +199,20 @@ def add_member(*, organization: Organization, email: str, role: str, actor: User
                 "set_password_url": set_password_url(user),
             },
         )
-        return membership
+    else:
+        audit.record("user.added", organization=organization, actor=actor, target=user, detail={"role": role})
+        send_on_commit(
+            template="console_added",
+            to=user.email,
+            language=user.language,
+            context={"organization": organization.name, "login_url": absolute_url(reverse("console:login"))},
+        )
+    return membership
 
-    existing = getattr(user, "membership", None) if hasattr(user, "membership") else None
+
+def _refuse_existing_user(user: User, organization: Organization, email: str) -> None:
+    """An existing user can be added only if independent, active and e-mail-verified."""
+    existing = getattr(user, "membership", None)
     if existing is not None:
         if existing.organization_id == organization.pk:
             raise ConsoleError(
@@ -214,21 +229,6 @@ def add_member(*, organization: Organization, email: str, role: str, actor: User
             _("%(email)s has not verified their e-mail address yet; add them once they have.") % {"email": email},
             code="email_not_verified",
         )
-    membership = _make_managed(
-        user=user,
-        organization=organization,
-        role=role,
-        joined_via=Membership.JoinedVia.INVITED,
-        via_domain=user.email_domain,
-    )
-    audit.record("user.added", organization=organization, actor=actor, target=user, detail={"role": role})
-    send_on_commit(
-        template="console_added",
-        to=user.email,
-        language=user.language,
-        context={"organization": organization.name, "login_url": absolute_url(reverse("console:login"))},
-    )
-    return membership
 
 
 @transaction.atomic
