@@ -76,36 +76,28 @@ def request_access(*, organization: Organization, actor, domain: Domain | None =
 
 def grant_feature(*, organization: Organization, actor=None, actor_kind: str | None = None) -> bool:
     """Enable Bulk User Import; closes open requests. Returns False if it was already enabled."""
-    with transaction.atomic():
-        organization = Organization.objects.select_for_update().get(pk=organization.pk)
-        if organization.has_feature(FEATURE):
-            return False
-        organization.features = [*(organization.features or []), FEATURE]
-        organization.save(update_fields=["features"])
-        AccessRequest.objects.filter(organization=organization, feature=FEATURE, status=AccessRequest.Status.OPEN).update(
-            status=AccessRequest.Status.GRANTED, resolved_at=clock.now()
-        )
-        audit.record(
-            "imports.feature_granted",
-            organization=organization,
-            actor=actor,
-            actor_kind=actor_kind or (AuditEvent.ActorKind.OPERATOR if actor is None else None),
-            target=organization,
-            detail={"feature": FEATURE},
-        )
-    return True
+    return _set_feature(organization=organization, enabled=True, actor=actor, actor_kind=actor_kind)
 
 
 def revoke_feature(*, organization: Organization, actor=None, actor_kind: str | None = None) -> bool:
     """Disable Bulk User Import. Running jobs finish; no new report or import can start."""
+    return _set_feature(organization=organization, enabled=False, actor=actor, actor_kind=actor_kind)
+
+
+def _set_feature(*, organization: Organization, enabled: bool, actor, actor_kind: str | None) -> bool:
     with transaction.atomic():
         organization = Organization.objects.select_for_update().get(pk=organization.pk)
-        if not organization.has_feature(FEATURE):
+        if organization.has_feature(FEATURE) == enabled:
             return False
-        organization.features = [f for f in organization.features if f != FEATURE]
+        others = [f for f in organization.features or [] if f != FEATURE]
+        organization.features = [*others, FEATURE] if enabled else others
         organization.save(update_fields=["features"])
+        if enabled:
+            AccessRequest.objects.filter(
+                organization=organization, feature=FEATURE, status=AccessRequest.Status.OPEN
+            ).update(status=AccessRequest.Status.GRANTED, resolved_at=clock.now())
         audit.record(
-            "imports.feature_revoked",
+            "imports.feature_granted" if enabled else "imports.feature_revoked",
             organization=organization,
             actor=actor,
             actor_kind=actor_kind or (AuditEvent.ActorKind.OPERATOR if actor is None else None),
