@@ -6,21 +6,9 @@ from django.core import mail
 from console import services
 from console.errors import ConsoleError
 from console.models import Account, AuditEvent, Membership, User
-from console.tests.factories import AccountFactory, MembershipFactory, OrganizationFactory, UserFactory, verified_domain
+from console.tests.factories import AccountFactory, MembershipFactory, UserFactory, verified_domain
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def organization():
-    return OrganizationFactory(name="Example Corp")
-
-
-@pytest.fixture
-def owner(organization):
-    return MembershipFactory(
-        organization=organization, role=Membership.Role.OWNER, user__email="owner@example.com"
-    ).user
 
 
 def test_add_member_refuses_an_address_at_a_domain_the_organization_has_not_verified(organization, owner):

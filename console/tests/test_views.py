@@ -18,18 +18,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def organization():
-    return OrganizationFactory(name="Example Corp")
-
-
-@pytest.fixture
-def owner(organization):
-    return MembershipFactory(
-        organization=organization, role=Membership.Role.OWNER, user__email="owner@example.com"
-    ).user
-
-
-@pytest.fixture
 def admin_client(client, owner):
     client.force_login(owner)
     return client
