@@ -13,6 +13,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 import pytest  # noqa: E402
 
 from console import clock as console_clock  # noqa: E402
+from tests.support.missing import skip_or_fail  # noqa: E402
 
 pytest_plugins = ["tests.support.dns_server", "tests.support.https_server"]
 
@@ -72,10 +73,10 @@ def browser():
     except ImportError:  # pragma: no cover
         sync_playwright = None
     if not have_browser or sync_playwright is None:
-        message = f"no browser: install Debian's chromium ({CHROMIUM}) and playwright to run browser tests"
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(message + " (REQUIRE_BROWSER=1)")
-        pytest.skip(message)
+        skip_or_fail(
+            f"no browser: install Debian's chromium ({CHROMIUM}) and playwright to run browser tests",
+            required_by="REQUIRE_BROWSER",
+        )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser

@@ -25,6 +25,7 @@ from console.models import Account, AuditEvent, Membership
 from domains import expiry, scheduler, tasks
 from domains.models import Domain, DomainCheck, RemovedMember
 from domains.tests.lifecycle_factories import make_account, make_domain, make_member, make_org
+from tests.support.missing import skip_or_fail
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.postgres]
 
@@ -40,10 +41,7 @@ def _services_or_skip():
     if not redis_url:
         missing.append("REDIS_URL=redis://...")
     if missing:
-        message = "the Celery end-to-end tests need " + " and ".join(missing)
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(message + " (REQUIRE_SERVICES=1)")
-        pytest.skip(message)
+        skip_or_fail("the Celery end-to-end tests need " + " and ".join(missing))
     return redis_url
 
 

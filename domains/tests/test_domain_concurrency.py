@@ -1,7 +1,6 @@
 """On PostgreSQL, two organizations verifying the same name at the same instant: the
 database's partial unique constraint lets exactly one of them hold it."""
 
-import os
 import threading
 
 import pytest
@@ -12,6 +11,7 @@ from console.models import AuditEvent
 from domains import checking, lifecycle, services
 from domains.models import Domain, DomainCheck
 from domains.tests.domain_ui_support import make_admin, make_domain
+from tests.support.missing import skip_or_fail
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -19,10 +19,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 @pytest.fixture(autouse=True)
 def _require_postgres():
     if connection.vendor != "postgresql":
-        message = "needs PostgreSQL: set DATABASE_URL=postgres://..."
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(message + " (REQUIRE_SERVICES=1)")
-        pytest.skip(message)
+        skip_or_fail("needs PostgreSQL: set DATABASE_URL=postgres://...")
 
 
 @pytest.fixture

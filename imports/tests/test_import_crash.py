@@ -23,6 +23,7 @@ from imports import services, tasks
 from imports.models import ImportJob, ImportRow
 from imports.tests.conftest import make_world
 from imports.tests.worker_support import QUEUE, broker, redis_broker_url
+from tests.support.missing import skip_or_fail
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -38,10 +39,7 @@ def require_services():
     if not redis_broker_url():
         problems.append("REDIS_URL is unset")
     if problems:
-        message = "worker-kill test needs PostgreSQL and Redis: " + ", ".join(problems)
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(message + " (REQUIRE_SERVICES=1)")
-        pytest.skip(message)
+        skip_or_fail("worker-kill test needs PostgreSQL and Redis: " + ", ".join(problems))
 
 
 def child_database_url() -> str:
