@@ -148,7 +148,7 @@ def _require_owner_for(role_involved: bool, actor, organization: Organization) -
         raise ConsoleError(_("Only an Owner can grant, change or remove the Owner role."), code="owner_only")
 
 
-def _other_owners_exist(membership: Membership) -> bool:
+def other_owners_exist(membership: Membership) -> bool:
     # Lock the owners of the organization so two concurrent demotions cannot both pass.
     owners = (
         Membership.objects.select_for_update()
@@ -241,7 +241,7 @@ def change_role(*, membership: Membership, role: str, actor: User | None) -> Mem
     if old_role == role:
         return membership
     _require_owner_for(Membership.Role.OWNER in (old_role, role), actor, membership.organization)
-    if old_role == Membership.Role.OWNER and not _other_owners_exist(membership):
+    if old_role == Membership.Role.OWNER and not other_owners_exist(membership):
         raise ConsoleError(
             _("%(email)s is the last Owner. Make someone else an Owner first.") % {"email": membership.user.email},
             code="last_owner",
@@ -273,7 +273,7 @@ def remove_member(
     membership = Membership.objects.select_for_update().select_related("user", "organization").get(pk=membership.pk)
     organization, user = membership.organization, membership.user
     _require_owner_for(membership.role == Membership.Role.OWNER, actor, organization)
-    if membership.role == Membership.Role.OWNER and not _other_owners_exist(membership):
+    if membership.role == Membership.Role.OWNER and not other_owners_exist(membership):
         raise ConsoleError(
             _("%(email)s is the last Owner and cannot be removed. Make someone else an Owner first.")
             % {"email": user.email},

@@ -25,6 +25,7 @@ from console import audit, clock
 from console.admission import email_admission
 from console.errors import ConsoleError
 from console.models import Account, AuditEvent, Membership
+from console.services import other_owners_exist, remove_member
 from domains import notifications
 from domains.models import Domain, RemovedMember
 
@@ -66,31 +67,6 @@ def removal_reason(domain: Domain) -> str:
     return f"Not re-validated within 30 days (failing since {since})"
 
 
-def _remove(membership: Membership, *, actor, actor_kind: str, reason: str) -> None:
-    try:
-        from console.services import remove_member
-    except ImportError:  # pragma: no cover - the console service is the normal path
-        remove_member = None
-    if remove_member is not None:
-        remove_member(membership=membership, actor=actor, actor_kind=actor_kind, reason=reason, notify=False)
-        return
-    # Fallback with the same rule: Membership deleted, their accounts leave the organization.
-    user, organization = membership.user, membership.organization
-    released = Account.objects.filter(owner=user, organization=organization).update(organization=None)
-    membership.delete()
-    audit.record("user.removed", organization=organization, actor=actor, actor_kind=actor_kind, target=user,
-                 detail={"role": membership.role, "accounts_released": released, "reason": reason})
-
-
-def _other_owner_exists(membership: Membership) -> bool:
-    return (
-        Membership.objects.select_for_update()
-        .filter(organization_id=membership.organization_id, role=Membership.Role.OWNER)
-        .exclude(pk=membership.pk)
-        .exists()
-    )
-
-
 def expire_domain(*, domain_id: int, actor=None, actor_kind: str = AuditEvent.ActorKind.SCHEDULE) -> ExpiryOutcome | None:
     """Apply expiry to one lapsed domain. None when it is not (or no longer) lapsed."""
     now = clock.now()
@@ -116,7 +92,7 @@ def expire_domain(*, domain_id: int, actor=None, actor_kind: str = AuditEvent.Ac
         removed_ids, skipped_ids = [], []
         for membership in members_at_domain(domain):
             user = membership.user
-            if membership.role == Membership.Role.OWNER and not _other_owner_exists(membership):
+            if membership.role == Membership.Role.OWNER and not other_owners_exist(membership):
                 why = "the organization's last Owner is kept so it is never left without one"
                 outcome.skipped.append((user.email, why))
                 skipped_ids.append(user.pk)
@@ -132,7 +108,9 @@ def expire_domain(*, domain_id: int, actor=None, actor_kind: str = AuditEvent.Ac
             role = membership.role
             try:
                 with transaction.atomic():
-                    _remove(membership, actor=actor, actor_kind=actor_kind, reason=reason)
+                    remove_member(
+                        membership=membership, actor=actor, actor_kind=actor_kind, reason=reason, notify=False
+                    )
             except ConsoleError as error:
                 outcome.skipped.append((user.email, str(error)))
                 skipped_ids.append(user.pk)
