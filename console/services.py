@@ -201,13 +201,18 @@ def add_member(*, organization: Organization, email: str, role: str, actor: User
         )
     else:
         audit.record("user.added", organization=organization, actor=actor, target=user, detail={"role": role})
-        send_on_commit(
-            template="console_added",
-            to=user.email,
-            language=user.language,
-            context={"organization": organization.name, "login_url": absolute_url(reverse("console:login"))},
-        )
+        _send_added(user, organization)
     return membership
+
+
+def _send_added(user: User, organization: Organization) -> None:
+    """Tell an existing user they are now a managed user of `organization` (after commit)."""
+    send_on_commit(
+        template="console_added",
+        to=user.email,
+        language=user.language,
+        context={"organization": organization.name, "login_url": absolute_url(reverse("console:login"))},
+    )
 
 
 def _refuse_existing_user(user: User, organization: Organization, email: str) -> None:
@@ -398,12 +403,7 @@ def after_email_verified(user: User) -> Membership | None:
             target=user,
             detail={"domain": domain.name},
         )
-    send_on_commit(
-        template="console_added",
-        to=user.email,
-        language=user.language,
-        context={"organization": organization.name, "login_url": absolute_url(reverse("console:login"))},
-    )
+    _send_added(user, organization)
     return membership
 
 
