@@ -193,12 +193,13 @@ def sign_up_done(request):
 def verify_email(request, token):
     """GET shows a button (link scanners must not verify on someone's behalf); POST verifies."""
     try:
-        user = services.user_for_verification_token(token)
+        if request.method == "POST":
+            user = services.verify_email(token=token)
+        else:
+            user = services.user_for_verification_token(token)
     except ConsoleError as error:
         return render(request, "registration/verify_email.html", {"error": error.message}, status=400)
     if request.method == "POST":
-        user = services.verify_email(token=token)
-        user.refresh_from_db()
         membership = Membership.objects.select_related("organization").filter(user=user).first()
         return render(request, "registration/verify_email_done.html", {"verified_user": user, "membership": membership})
     return render(request, "registration/verify_email.html", {"verified_user": user, "token": token})

@@ -85,6 +85,24 @@ def test_a_tampered_or_stale_link_is_refused(client):
         services.verify_email(token=token)
 
 
+def test_the_link_page_verifies_only_on_post_and_says_who_manages_the_user(client, django_capture_on_commit_callbacks):
+    organization = OrganizationFactory(name="Corp Inc")
+    verified_domain(organization, "corp.test", auto_add_new_users=True)
+    user = UserFactory(email="joiner@corp.test", email_verified=False)
+    url = reverse("console:verify_email", args=[services.email_verification_token(user)])
+    response = client.get(url)
+    assert response.status_code == 200
+    user.refresh_from_db()
+    assert not user.email_verified  # a link scanner's GET verifies nothing
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url)
+    assert response.status_code == 200
+    assert "joiner@corp.test is verified" in response.text and "managed by Corp Inc" in response.text
+    user.refresh_from_db()
+    assert user.email_verified
+    assert client.post(reverse("console:verify_email", args=["not-a-token"])).status_code == 400
+
+
 def test_verification_auto_adds_to_the_organization_holding_the_domain(django_capture_on_commit_callbacks):
     organization = OrganizationFactory()
     verified_domain(organization, "corp.test", auto_add_new_users=True)
