@@ -46,8 +46,21 @@ def members_of(
     return queryset
 
 
-def accounts_of(*, organization: Organization, search: str = "") -> QuerySet[Account]:
+def summary_counts(*, organization: Organization) -> dict[str, int]:
+    """How many domains (not removed), managed users and accounts the organization has."""
+    from domains.models import Domain
+
+    return {
+        "domains_count": Domain.objects.active().filter(organization=organization).count(),
+        "members_count": Membership.objects.filter(organization=organization).count(),
+        "accounts_count": Account.objects.filter(organization=organization).count(),
+    }
+
+
+def accounts_of(*, organization: Organization, search: str = "", owner=None) -> QuerySet[Account]:
     queryset = Account.objects.filter(organization=organization).select_related("owner").order_by("name", "pk")
+    if owner is not None:
+        queryset = queryset.filter(owner=owner)
     if search:
         queryset = queryset.filter(Q(name__icontains=search) | Q(owner__email__icontains=search))
     return queryset

@@ -19,7 +19,7 @@ from console.forms import (
     SignUpForm,
     UserFilterForm,
 )
-from console.models import Account, AuditEvent, Membership
+from console.models import AuditEvent, Membership
 from console.permissions import admin_required, get_for_organization
 
 PAGE_SIZE = 50
@@ -40,14 +40,9 @@ def _query_without_page(request) -> str:
 
 @admin_required
 def home(request):
-    from domains.models import Domain
-
-    organization = request.organization
     context = {
-        "domains_count": Domain.objects.active().filter(organization=organization).count(),
-        "members_count": Membership.objects.filter(organization=organization).count(),
-        "accounts_count": Account.objects.filter(organization=organization).count(),
-        "recent_events": selectors.audit_events_of(organization=organization)[:5],
+        **selectors.summary_counts(organization=request.organization),
+        "recent_events": selectors.audit_events_of(organization=request.organization)[:5],
     }
     return render(request, "console/home.html", context)
 
@@ -130,7 +125,7 @@ def user_remove(request, pk):
             if membership.user_id == request.user.pk:
                 return redirect("console:home")
         return redirect("console:users")
-    accounts = Account.objects.filter(owner=membership.user, organization=request.organization)
+    accounts = selectors.accounts_of(organization=request.organization, owner=membership.user)
     return render(request, "console/user_remove.html", {"membership": membership, "accounts": accounts})
 
 
