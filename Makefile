@@ -32,6 +32,7 @@ test: install-dev
 
 lint: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 messages: install-dev
 	$(BIN)/python manage.py makemessages -l ja --no-obsolete --no-location -i ".venv/*" -i "var/*"

@@ -90,3 +90,28 @@ def page(browser, live_server):
     page.set_default_timeout(15000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def organization(db):
+    """An organization ("Example Corp") for tests that need one, with its Owner below."""
+    from console.tests.factories import OrganizationFactory
+
+    return OrganizationFactory(name="Example Corp")
+
+
+@pytest.fixture
+def owner(organization):
+    from console.models import Membership
+    from console.tests.factories import MembershipFactory
+
+    return MembershipFactory(
+        organization=organization, role=Membership.Role.OWNER, user__email="owner@example.com"
+    ).user
+
+
+@pytest.fixture
+def admin_client(client, owner):
+    """The test client, signed in as the organization's Owner."""
+    client.force_login(owner)
+    return client

@@ -200,7 +200,7 @@ def main():
         "VERIFY_RATE_PER_ORGANIZATION": "100000",
     }
     os.environ.update(env)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
     import django
 
@@ -211,12 +211,12 @@ def main():
     children = []
     try:
         children.append(subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "console.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(args.web_workers),
+            [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(args.web_workers),
              "-k", "gthread", "--threads", "8", "--log-level", "warning"],
             cwd=ROOT, env=env,
         ))
         children.append(subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "console", "worker", "-Q", "checks,default", "-l", "warning",
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "checks,default", "-l", "warning",
              "--concurrency", "2", "-n", f"loadbench{port}@%h"],
             cwd=ROOT, env=env,
         ))
@@ -240,7 +240,8 @@ def main():
         print(f"baseline: {args.admins} clients on /healthz for {args.baseline_seconds:.0f} s", flush=True)
         baseline = drive(sessions, [f"{base}/healthz"], args.baseline_seconds)
 
-        from console.celery import app
+        from celery import current_app as app
+
         from domains.models import DomainCheck
 
         checks_before = DomainCheck.objects.count()

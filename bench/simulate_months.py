@@ -138,7 +138,7 @@ def main():
             "DOMAIN_DISPATCH_MAX_PER_RUN": str(args.domains * 2),
             "DOMAIN_DISPATCH_BATCH_SIZE": "500",
             "LOG_LEVEL": "WARNING",
-            "DJANGO_SETTINGS_MODULE": "console.settings",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
         }
     )
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, check=True)
@@ -151,8 +151,8 @@ def main():
     from console import clock
     from console.models import Account, AuditEvent, Membership, Organization, User
     from domains import tasks
-    from domains.lifecycle import GRACE_PERIOD, INCONCLUSIVE_TOLERANCE
     from domains.models import Domain, DomainCheck, RemovedMember
+    from domains.rules import GRACE_PERIOD, INCONCLUSIVE_TOLERANCE
 
     rnd = random.Random(args.seed)
     start = datetime(2026, 1, 1, tzinfo=UTC)

@@ -1,5 +1,5 @@
 """Forms for the Admin Center and the public sign-up. Validation of shape only: the rules
-(who may be added, the last Owner) live in console/services.py."""
+(who may be added, the last Owner) live in the services."""
 
 from django import forms
 from django.contrib.auth import password_validation
@@ -63,14 +63,6 @@ class ChangeRoleForm(forms.Form):
 class UserFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, widget=forms.TextInput(attrs={"type": "search"}))
     role = forms.ChoiceField(label=_("Role"), required=False, choices=[("", _("All roles")), *Membership.Role.choices])
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # ?import=<job id> (linked from an import job's results); "import" is a Python keyword.
-        # Bounded to a 64-bit id: a larger number overflows the database driver (a server error).
-        self.fields["import"] = forms.IntegerField(
-            required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput
-        )
 
 
 class AccountFilterForm(forms.Form):

@@ -181,12 +181,21 @@ class AuditEvent(models.Model):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.target_repr}"
 
 
+class TaskHeartbeatManager(models.Manager):
+    def beat(self, name: str, now) -> None:
+        """Record one run of the periodic task `name`."""
+        if not self.filter(name=name).update(last_run_at=now, runs=models.F("runs") + 1):
+            self.get_or_create(name=name, defaults={"last_run_at": now, "runs": 1})
+
+
 class TaskHeartbeat(models.Model):
     """Last run of a periodic task: proves beat and a worker are alive (shown to staff)."""
 
     name = models.CharField(max_length=100, primary_key=True)
     last_run_at = models.DateTimeField()
     runs = models.PositiveBigIntegerField(default=0)
+
+    objects = TaskHeartbeatManager()
 
     def __str__(self):
         return f"{self.name} @ {self.last_run_at:%Y-%m-%d %H:%M:%S}"

@@ -5,20 +5,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from django.apps import apps
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from console.models import Account, AuditEvent, Membership, Organization
-
-
-def imported_user_ids(job_id) -> QuerySet | None:
-    """User ids imported by one import job, or None before the imports app defines rows."""
-    try:
-        import_row = apps.get_model("imports", "ImportRow")
-    except LookupError:
-        return None
-    return import_row.objects.filter(job_id=job_id, result="imported").values("user_id")
 
 
 def members_of(
@@ -26,9 +16,10 @@ def members_of(
     organization: Organization,
     search: str = "",
     role: str = "",
-    import_job: int | None = None,
+    user_ids: QuerySet | None = None,
 ) -> QuerySet[Membership]:
-    """Managed users of the organization with how many of its accounts each owns."""
+    """Managed users of the organization with how many of its accounts each owns
+    (`user_ids`: only these users, e.g. the ones an import brought in)."""
     queryset = (
         Membership.objects.filter(organization=organization)
         .select_related("user")
@@ -39,19 +30,14 @@ def members_of(
         queryset = queryset.filter(Q(user__email__icontains=search) | Q(user__full_name__icontains=search))
     if role:
         queryset = queryset.filter(role=role)
-    if import_job is not None:
-        user_ids = imported_user_ids(import_job)
-        if user_ids is not None:
-            queryset = queryset.filter(user_id__in=user_ids)
+    if user_ids is not None:
+        queryset = queryset.filter(user_id__in=user_ids)
     return queryset
 
 
 def summary_counts(*, organization: Organization) -> dict[str, int]:
-    """How many domains (not removed), managed users and accounts the organization has."""
-    from domains.models import Domain
-
+    """How many managed users and accounts the organization has."""
     return {
-        "domains_count": Domain.objects.active().filter(organization=organization).count(),
         "members_count": Membership.objects.filter(organization=organization).count(),
         "accounts_count": Account.objects.filter(organization=organization).count(),
     }
@@ -97,16 +83,4 @@ def audit_actions_of(*, organization: Organization) -> list[str]:
         .order_by("action")
         .values_list("action", flat=True)
         .distinct()
-    )
-
-
-def lapsing_domains(*, organization):
-    """Domains in re-validation: the Users section shows their countdown, since their users
-    are removed when it runs out and no new user at them can be added meanwhile."""
-    from domains.models import Domain
-
-    return list(
-        Domain.objects.filter(organization=organization, status=Domain.Status.REVALIDATION_REQUIRED).order_by(
-            "grace_deadline"
-        )
     )

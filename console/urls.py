@@ -34,7 +34,6 @@ urlpatterns = [
         name="password_reset_done",
     ),
     path("users/", views.user_list, name="users"),
-    path("users/add/", views.user_add, name="user_add"),
     path("users/<int:pk>/role/", views.user_change_role, name="user_change_role"),
     path("users/<int:pk>/remove/", views.user_remove, name="user_remove"),
     path("accounts/", views.account_list, name="accounts"),

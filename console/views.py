@@ -9,11 +9,10 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from console import selectors, services
+from console import registration, selectors, services
 from console.errors import ConsoleError
 from console.forms import (
     AccountFilterForm,
-    AddUserForm,
     AuditFilterForm,
     ChangeRoleForm,
     SignUpForm,
@@ -49,43 +48,27 @@ def home(request):
 
 @admin_required
 def user_list(request):
+    return render_user_list(request)
+
+
+def render_user_list(request, *, user_ids=None, extra_context=None):
+    """The Users page; `user_ids` narrows it (the apps above link to a subset, e.g. an import's)."""
     form = UserFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     memberships = selectors.members_of(
         organization=request.organization,
         search=(filters.get("q") or "").strip(),
         role=filters.get("role") or "",
-        import_job=filters.get("import"),
+        user_ids=user_ids,
     )
     context = {
         "filter_form": form,
         "page_obj": _page(request, memberships),
         "query": _query_without_page(request),
-        "import_job": filters.get("import"),
         "roles": Membership.Role.choices,
-        "lapsing_domains": selectors.lapsing_domains(organization=request.organization),
+        **(extra_context or {}),
     }
     return render(request, "console/user_list.html", context)
-
-
-@admin_required
-@require_http_methods(["GET", "POST"])
-def user_add(request):
-    form = AddUserForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            membership = services.add_member(
-                organization=request.organization,
-                email=form.cleaned_data["email"],
-                role=form.cleaned_data["role"],
-                actor=request.user,
-            )
-        except ConsoleError as error:
-            form.add_error("email", error.message)
-        else:
-            messages.success(request, _("%(email)s was added.") % {"email": membership.user.email})
-            return redirect("console:users")
-    return render(request, "console/user_add.html", {"form": form})
 
 
 @admin_required
@@ -169,7 +152,7 @@ def sign_up(request):
         return redirect("console:home")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.sign_up(
+        registration.sign_up(
             email=form.cleaned_data["email"],
             password=form.cleaned_data["password1"],
             full_name=form.cleaned_data["full_name"],
@@ -181,7 +164,7 @@ def sign_up(request):
 
 
 def sign_up_done(request):
-    return render(request, "registration/sign_up_done.html")
+    return render(request, "registration/sign_up_done.html", {"days": registration.EMAIL_VERIFICATION_MAX_AGE.days})
 
 
 @require_http_methods(["GET", "POST"])
@@ -189,9 +172,9 @@ def verify_email(request, token):
     """GET shows a button (link scanners must not verify on someone's behalf); POST verifies."""
     try:
         if request.method == "POST":
-            user = services.verify_email(token=token)
+            user = registration.verify_email(token=token)
         else:
-            user = services.user_for_verification_token(token)
+            user = registration.user_for_verification_token(token)
     except ConsoleError as error:
         return render(request, "registration/verify_email.html", {"error": error.message}, status=400)
     if request.method == "POST":
@@ -205,7 +188,7 @@ def resend_verification(request):
     if not request.user.is_authenticated:
         return redirect("console:login")
     if not request.user.email_verified:
-        services.send_verification_email(user=request.user)
+        registration.send_verification_email(user=request.user)
         messages.success(request, _("We sent you a new verification link."))
     return redirect("console:home")
 

@@ -1,15 +1,21 @@
-"""Glue between settings and the pure-I/O verifiers in domains/verifiers.py.
+"""Running a check: the one entry point (`check_domains` / `check_domain`) that Verify, the
+scheduled sweep and the operators' command all use. It takes domains and a deadline, finds
+their old tokens itself (a record still holding one is worth a diagnostic) and runs the
+pure-I/O verifiers with the configuration from settings; the verifiers never read settings, so
+tests drive them directly against the loopback DNS and HTTPS servers.
 
-Services and tasks call `run_check`; the verifiers themselves never read settings, so tests
-drive them directly against the loopback DNS and HTTPS servers.
+What a result does to a domain is domains.lifecycle's.
 """
 
 import html
 import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from django.conf import settings
 
 from domains.messages import Message, gettext_noop
+from domains.models import Domain
 from domains.verifiers import (
     INCONCLUSIVE,
     CheckResult,
@@ -102,3 +108,54 @@ def run_check(
         )
     duration_ms = int((time.monotonic() - started) * 1000)
     return CheckResult(result.outcome, result.detail, tuple(result.diagnostics), duration_ms)
+
+
+def old_tokens_of(domains: Iterable[Domain]) -> dict[tuple[int, str], tuple[str, ...]]:
+    """Tokens of removed earlier rows of the same (organization, name), newest first: they
+    must not match, but finding one is worth a diagnostic. One query for any number of domains."""
+    names = {d.name for d in domains}
+    if not names:
+        return {}
+    found: dict[tuple[int, str], list[str]] = {}
+    rows = (
+        Domain.objects.filter(name__in=names, status=Domain.Status.REMOVED)
+        .order_by("-removed_at", "-pk")
+        .values_list("organization_id", "name", "token")
+    )
+    for organization_id, name, token in rows:
+        found.setdefault((organization_id, name), []).append(token)
+    return {key: tuple(tokens) for key, tokens in found.items()}
+
+
+def check_domains(
+    domains: list[Domain], *, deadline_seconds: float, concurrency: int | None = None
+) -> Iterator[tuple[Domain, CheckResult]]:
+    """Check each domain by its method within the deadline, concurrently (network I/O in a
+    thread pool, no database work inside it), yielding (domain, result) as each finishes."""
+    if not domains:
+        return
+    old = old_tokens_of(domains)
+
+    def check(domain: Domain) -> CheckResult:
+        return run_check(
+            domain.name,
+            domain.token,
+            domain.method,
+            deadline_seconds=deadline_seconds,
+            old_tokens=old.get((domain.organization_id, domain.name), ()),
+        )
+
+    if len(domains) == 1:
+        yield domains[0], check(domains[0])
+        return
+    workers = max(1, min(concurrency or settings.DOMAIN_CHECK_CONCURRENCY, len(domains)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="domain-check") as pool:
+        futures = {pool.submit(check, domain): domain for domain in domains}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+
+def check_domain(domain: Domain, *, deadline_seconds: float) -> CheckResult:
+    """`check_domains` for one domain."""
+    (_domain, result), = check_domains([domain], deadline_seconds=deadline_seconds)
+    return result

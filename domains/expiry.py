@@ -1,16 +1,12 @@
-"""The end of the grace period, and adding the removed users back.
+"""The end of the grace period.
 
-expire_domain: in ONE transaction per domain, a conditional update (status
-revalidation_required and grace_deadline passed → removed) so a double run is harmless; then
-every managed user of the organization whose e-mail is exactly at that domain is removed
+expire_domain: in ONE transaction per domain, a conditional update (re-validation required and
+grace deadline passed → removed, through Domain's state writer) so a double run is harmless;
+then every managed user of the organization whose e-mail is exactly at that domain is removed
 (console.services.remove_member: Membership deleted, the accounts they own leave the
-organization, nothing deleted), told by e-mail, and remembered in a RemovedMember row. The
-organization is never left without an Owner: that Owner is skipped and the reason audited.
-
-add_back_removed_members: once the same organization has verified the name again, recreate
-those memberships (old role, joined_via "added_back") in one action, each re-checked with
-console.admission.email_admission; users who joined another organization meanwhile are
-skipped with a reason.
+organization, nothing deleted), told by e-mail, and remembered in a RemovedMember row so an
+admin can add them back (domains.members) once the domain is verified again. The organization
+is never left without an Owner: that Owner is skipped and the reason audited.
 """
 
 import logging
@@ -19,15 +15,14 @@ from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Case, IntegerField, Value, When
-from django.utils.translation import gettext as _
 
 from console import audit, clock
-from console.admission import email_admission
 from console.errors import ConsoleError
-from console.models import Account, AuditEvent, Membership
+from console.models import AuditEvent, Membership
 from console.services import other_owners_exist, remove_member
 from domains import notifications
 from domains.models import Domain, RemovedMember
+from domains.rules import GRACE_PERIOD
 
 logger = logging.getLogger("domains.expiry")
 
@@ -42,10 +37,8 @@ class ExpiryOutcome:
 
 
 def lapsed_domains(now: datetime | None = None):
-    """Domains whose grace period is over (the predicate of the expiry sweep)."""
-    return Domain.objects.filter(
-        status=Domain.Status.REVALIDATION_REQUIRED, grace_deadline__lte=now or clock.now()
-    ).order_by("grace_deadline", "pk")
+    """Domains whose grace period is over, oldest deadline first (what the sweep expires)."""
+    return Domain.objects.lapsed(now or clock.now()).order_by("grace_deadline", "pk")
 
 
 def members_at_domain(domain: Domain):
@@ -64,7 +57,7 @@ def members_at_domain(domain: Domain):
 def removal_reason(domain: Domain) -> str:
     # Stored as a record in English (like DomainCheck.detail); e-mails say it in the reader's language.
     since = domain.failing_since.date().isoformat() if domain.failing_since else "?"
-    return f"Not re-validated within 30 days (failing since {since})"
+    return f"Not re-validated within {GRACE_PERIOD.days} days (failing since {since})"
 
 
 def expire_domain(*, domain_id: int, actor=None, actor_kind: str = AuditEvent.ActorKind.SCHEDULE) -> ExpiryOutcome | None:
@@ -75,10 +68,8 @@ def expire_domain(*, domain_id: int, actor=None, actor_kind: str = AuditEvent.Ac
         if domain is None:
             return None
         reason = removal_reason(domain)
-        updated = Domain.objects.filter(
-            pk=domain_id, status=Domain.Status.REVALIDATION_REQUIRED, grace_deadline__lte=now
-        ).update(
-            status=Domain.Status.REMOVED,
+        updated = Domain.objects.lapsed(now).filter(pk=domain_id).write_state(
+            to=Domain.Status.REMOVED,
             removed_at=now,
             removal_reason=reason,
             next_check_at=None,
@@ -159,78 +150,3 @@ def expire_lapsed_domains(*, actor=None, actor_kind: str = AuditEvent.ActorKind.
         if outcome is not None:
             outcomes.append(outcome)
     return outcomes
-
-
-# --- Adding them back ---------------------------------------------------------------------
-
-
-def removed_members_for(domain: Domain):
-    """Users removed when an earlier row of this name expired in this organization, not yet back."""
-    return (
-        RemovedMember.objects.filter(
-            organization_id=domain.organization_id, domain_name=domain.name, added_back_at__isnull=True
-        )
-        .select_related("user")
-        .order_by("user__email")
-    )
-
-
-@dataclass
-class AddBackOutcome:
-    added: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (e-mail, reason for people)
-
-
-@transaction.atomic
-def add_back_removed_members(*, domain: Domain, actor) -> AddBackOutcome:
-    """Recreate the memberships of users removed at expiry, with their old role, once the
-    organization holds the domain verified again. Idempotent: added_back_at marks each row."""
-    domain = Domain.objects.select_for_update().select_related("organization").get(pk=domain.pk)
-    if domain.status != Domain.Status.VERIFIED:
-        raise ConsoleError(
-            _("Verify %(domain)s again before adding its users back.") % {"domain": domain.unicode_name or domain.name},
-            code="domain_not_verified",
-        )
-    organization = domain.organization
-    now = clock.now()
-    outcome = AddBackOutcome()
-    rows = list(removed_members_for(domain).select_for_update(of=("self",)))
-    for row in rows:
-        user = row.user
-        existing = Membership.objects.filter(user=user).select_related("organization").first()
-        if existing is not None:
-            if existing.organization_id == organization.pk:
-                reason = _("Already a user of this organization.")
-                row.added_back_at = now  # nothing left to do for this row
-                row.save(update_fields=["added_back_at"])
-            else:
-                reason = _("Joined another organization in the meantime.")
-            outcome.skipped.append((user.email, reason))
-            continue
-        if not user.is_active:
-            outcome.skipped.append((user.email, _("Deactivated.")))
-            continue
-        admission = email_admission(organization, user.email)
-        if not admission.allowed:
-            outcome.skipped.append((user.email, admission.reason))
-            continue
-        Membership.objects.create(
-            user=user,
-            organization=organization,
-            role=row.role,
-            joined_via=Membership.JoinedVia.ADDED_BACK,
-            via_domain=domain.name,
-            joined_at=now,
-        )
-        moved = Account.objects.filter(owner=user, organization__isnull=True).update(organization=organization)
-        row.added_back_at = now
-        row.save(update_fields=["added_back_at"])
-        audit.record(
-            "user.added_back",
-            organization=organization,
-            actor=actor,
-            target=user,
-            detail={"domain": domain.name, "role": row.role, "accounts_moved": moved},
-        )
-        outcome.added.append(user.email)
-    return outcome

@@ -18,29 +18,29 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import JSONField
-from psycopg.types.json import Jsonb
+from django.db import IntegrityError, transaction
 
-from console import audit, clock
+from console import audit, bulk, clock
 from console.models import AuditEvent
-from domains import verifiers
+from domains import notifications, verifiers
 from domains.models import Domain, DomainCheck
+from domains.rules import (
+    FAILING_RECHECK_INTERVAL,
+    GRACE_PERIOD,
+    INCONCLUSIVE_RETRY,
+    INCONCLUSIVE_TOLERANCE,
+    PENDING_MAX_INTERVAL,
+    PENDING_MIN_INTERVAL,
+    PENDING_WINDOW,
+    RECHECK_INTERVAL,
+)
 
 logger = logging.getLogger("domains.lifecycle")
-
-RECHECK_INTERVAL = timedelta(hours=24)
-GRACE_PERIOD = timedelta(days=30)
-INCONCLUSIVE_TOLERANCE = timedelta(hours=72)
-INCONCLUSIVE_RETRY = timedelta(hours=1)
-FAILING_RECHECK_INTERVAL = timedelta(hours=6)
-PENDING_WINDOW = timedelta(hours=72)
-PENDING_MIN_INTERVAL = timedelta(minutes=1)
-PENDING_MAX_INTERVAL = timedelta(hours=1)
 
 VERIFIED_EVENT = "domain.verified"
 FAILING_EVENT = "domain.failing"
 REVALIDATED_EVENT = "domain.revalidated"
+REFUSED_EVENT = "domain.verification_refused"  # the token was found, but another organization holds the name
 
 # Every field `transition` may change (bulk_update writes exactly these).
 TRANSITION_FIELDS = (
@@ -143,8 +143,6 @@ def _actor_kind(trigger: str) -> str:
 
 
 def _after_commit(event: str, domain: Domain, check: DomainCheck | None) -> None:
-    from domains import notifications
-
     domain_id, check_id = domain.pk, check.pk if check else None
     transaction.on_commit(lambda: notifications.domain_state_changed(domain_id=domain_id, event=event, check_id=check_id))
 
@@ -173,28 +171,36 @@ def _event_detail(domain: Domain, result, check: DomainCheck) -> dict:
     }
 
 
-def _save_verification(domain: Domain, *, now, result, actor, kind) -> bool:
-    """Save a pending→verified transition. The database decides between two organizations
+def _write(domain: Domain, changes: dict, previous_status: str) -> None:
+    """One conditional write through Domain's state writer (the row is locked by the caller)."""
+    fields = {name: value for name, value in changes.items() if name != "status"}
+    written = Domain.objects.filter(pk=domain.pk, status=previous_status).write_state(
+        to=changes.get("status", previous_status), **fields
+    )
+    if not written:
+        raise RuntimeError(f"domain {domain.pk} left {previous_status} while locked")
+
+
+def _save_verification(domain: Domain, changes: dict, *, now, result, actor, kind) -> bool:
+    """Write a pending→verified transition. The database decides between two organizations
     verifying the same name (domain_held_by_one_organization); returns False if we lost."""
     try:
         with transaction.atomic():
-            domain.save()
+            _write(domain, changes, Domain.Status.PENDING)
+        _apply_changes(domain, changes)
         return True
     except IntegrityError:
-        domain.refresh_from_db()
-        _apply_changes(
-            domain,
-            {
-                "last_checked_at": now,
-                "last_outcome": result.outcome,
-                "lease_expires_at": None,
-                "claimed_due_at": None,
-                "next_check_at": None,
-            },
-        )
-        domain.save()
+        lost = {
+            "last_checked_at": now,
+            "last_outcome": result.outcome,
+            "lease_expires_at": None,
+            "claimed_due_at": None,
+            "next_check_at": None,
+        }
+        _write(domain, lost, Domain.Status.PENDING)
+        _apply_changes(domain, lost)
         audit.record(
-            "domain.verification_refused",
+            REFUSED_EVENT,
             organization=domain.organization,
             actor=actor,
             actor_kind=kind,
@@ -202,72 +208,6 @@ def _save_verification(domain: Domain, *, now, result, actor, kind) -> bool:
             detail={"reason": "verified by another organization"},
         )
         return False
-
-
-def _array_params(objects, fields) -> tuple[str, list]:
-    """One typed array parameter per column: a statement with a handful of placeholders
-    whatever the row count (psycopg's client-side parsing of thousands of placeholders, and
-    Django's CASE-per-row bulk_update, cost seconds of Python per few hundred rows)."""
-    casts = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
-    params = [[_pg_param(field, getattr(obj, field.attname)) for obj in objects] for field in fields]
-    return casts, params
-
-
-def bulk_update_domains(domains: list[Domain], fields=TRANSITION_FIELDS) -> None:
-    """Write `fields` of many domains in ONE statement (UPDATE … FROM unnest(arrays) on
-    PostgreSQL; Django's bulk_update elsewhere)."""
-    if not domains:
-        return
-    if connection.vendor != "postgresql":
-        Domain.objects.bulk_update(domains, fields)
-        return
-    meta = Domain._meta
-    model_fields = [meta.pk] + [meta.get_field(name) for name in fields]
-    casts, params = _array_params(domains, model_fields)
-    quote = connection.ops.quote_name
-    pk, columns = quote(meta.pk.column), [quote(f.column) for f in model_fields[1:]]
-    # Identifiers come from model metadata; every value is a bound parameter.
-    sql = (
-        f"UPDATE {quote(meta.db_table)} AS d SET "  # noqa: S608
-        + ", ".join(f"{c} = v.{c}" for c in columns)
-        + f" FROM unnest({casts}) AS v({pk}, {', '.join(columns)}) WHERE d.{pk} = v.{pk}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-
-
-def _pg_param(field, value):
-    """A Python value as psycopg takes it (JSON wrapped; the rest adapts natively). Cheaper than
-    Field.get_db_prep_save for the few field types the bulk statements write."""
-    if isinstance(field, JSONField):
-        return Jsonb(value)
-    return value
-
-
-def insert_checks(checks: list[DomainCheck]) -> list[DomainCheck]:
-    """Insert many DomainChecks in ONE statement and set their pks. The unique (domain,
-    due_at) constraint still applies: a duplicate raises IntegrityError like bulk_create.
-    A batch holds each domain once, so the returned ids are matched by domain."""
-    if not checks:
-        return checks
-    if connection.vendor != "postgresql":
-        return DomainCheck.objects.bulk_create(checks)
-    meta = DomainCheck._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    casts, params = _array_params(checks, fields)
-    quote = connection.ops.quote_name
-    # Identifiers come from model metadata; every value is a bound parameter.
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
-        f"SELECT * FROM unnest({casts}) RETURNING {quote(meta.pk.column)}, {quote('domain_id')}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        ids = dict((domain_id, pk) for pk, domain_id in cursor.fetchall())
-    for check in checks:
-        check.pk = ids[check.domain_id]
-        check._state.adding = False
-    return checks
 
 
 def _log(domain: Domain, trigger: str, outcome: str) -> None:
@@ -281,6 +221,14 @@ def _log(domain: Domain, trigger: str, outcome: str) -> None:
     )
 
 
+@dataclass(frozen=True)
+class Applied:
+    """A check recorded: the row, and the transition it caused ("domain.verified", …, or None)."""
+
+    check: DomainCheck
+    event: str | None
+
+
 def apply_check_result(
     *,
     domain_id: int,
@@ -288,9 +236,9 @@ def apply_check_result(
     trigger: str,
     actor=None,
     due_at: datetime | None = None,
-) -> DomainCheck | None:
-    """Record a check and move the domain's state. Returns the DomainCheck, or None when the
-    result was not applied (domain removed, stale claim, or this due time already checked)."""
+) -> Applied | None:
+    """Record a check and move the domain's state. None when the result was not applied
+    (domain removed, stale claim, or this due time already checked)."""
     now = clock.now()
     kind = _actor_kind(trigger)
     with transaction.atomic():
@@ -307,12 +255,12 @@ def apply_check_result(
             return None  # this due time was already checked
 
         changes, event = transition(domain, result, now)
-        _apply_changes(domain, changes)
         if event == VERIFIED_EVENT:
-            if not _save_verification(domain, now=now, result=result, actor=actor, kind=kind):
-                return check
+            if not _save_verification(domain, changes, now=now, result=result, actor=actor, kind=kind):
+                return Applied(check, REFUSED_EVENT)
         else:
-            domain.save()
+            _write(domain, changes, domain.status)
+            _apply_changes(domain, changes)
 
         if event:
             audit.record(
@@ -325,7 +273,7 @@ def apply_check_result(
             )
             _after_commit(event, domain, check)
         _log(domain, trigger, result.outcome)
-        return check
+        return Applied(check, event)
 
 
 @dataclass(frozen=True)
@@ -359,11 +307,13 @@ def apply_check_results_bulk(
         applied = skipped = 0
         events = []
         for domain_id, due_at, result in items:
-            check = apply_check_result(domain_id=domain_id, result=result, trigger=trigger, due_at=due_at)
-            if check is None:
+            applied_one = apply_check_result(domain_id=domain_id, result=result, trigger=trigger, due_at=due_at)
+            if applied_one is None:
                 skipped += 1
             else:
                 applied += 1
+                if applied_one.event:
+                    events.append((domain_id, applied_one.event))
         return BulkOutcome(applied=applied, skipped=skipped, events=tuple(events))
 
 
@@ -376,23 +326,24 @@ def _apply_bulk(items, *, now, trigger, kind) -> BulkOutcome:
         if domain is None or domain.status == Domain.Status.REMOVED or domain.next_check_at != due_at:
             continue
         applicable.append((domain, due_at, result))
-    checks = insert_checks(
-        [_new_check(d, r, now=now, trigger=trigger, actor=None, due_at=due) for d, due, r in applicable]
+    checks = bulk.insert_objects(
+        DomainCheck, [_new_check(d, r, now=now, trigger=trigger, actor=None, due_at=due) for d, due, r in applicable]
     )
-    plain, verifications, audits, events = [], [], [], []
+    plain, previous, verifications, audits, events = [], [], [], [], []
     for (domain, _due, result), check in zip(applicable, checks, strict=True):
         changes, event = transition(domain, result, now)
-        _apply_changes(domain, changes)
         if event == VERIFIED_EVENT:
-            verifications.append((domain, result, check))
-        else:
-            plain.append(domain)
-            if event:
-                audits.append((event, domain, result, check))
+            verifications.append((domain, changes, result, check))
+            continue
+        previous.append(domain.status)
+        _apply_changes(domain, changes)
+        plain.append(domain)
+        if event:
+            audits.append((event, domain, result, check))
     if plain:
-        bulk_update_domains(plain, TRANSITION_FIELDS)
-    for domain, result, check in verifications:  # rare in a sweep; each needs its own savepoint
-        if _save_verification(domain, now=now, result=result, actor=None, kind=kind):
+        Domain.objects.write_states(plain, previous=previous, fields=TRANSITION_FIELDS)
+    for domain, changes, result, check in verifications:  # rare in a sweep; each needs its own savepoint
+        if _save_verification(domain, changes, now=now, result=result, actor=None, kind=kind):
             audits.append((VERIFIED_EVENT, domain, result, check))
     if audits:
         AuditEvent.objects.bulk_create(

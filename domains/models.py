@@ -1,6 +1,7 @@
 """Domains an organization claims, and every check made of them.
 
-State machine (transitions live in domains/services.py, as conditional updates):
+State machine (what a check does is domains.lifecycle.transition; every write of the state goes
+through DomainQuerySet.write_state, a conditional UPDATE allowed only from Domain.ALLOWED_FROM):
 
     pending ──verified──▶ verified ──definitive failure──▶ revalidation_required
        ▲                      ▲                                   │
@@ -11,6 +12,7 @@ State machine (transitions live in domains/services.py, as conditional updates):
 """
 
 import secrets
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -19,6 +21,8 @@ from django.utils.translation import gettext_lazy as _
 
 from console import clock
 from console.models import Organization
+from console.states import StateQuerySet
+from domains import rules
 
 
 def new_token() -> str:
@@ -26,13 +30,32 @@ def new_token() -> str:
     return secrets.token_hex(16)
 
 
-class DomainQuerySet(models.QuerySet):
+class DomainQuerySet(StateQuerySet):
     def active(self):
         return self.exclude(status=Domain.Status.REMOVED)
 
     def held(self):
         """Domains whose organization currently holds the verification (incl. grace period)."""
         return self.filter(status__in=Domain.HELD_STATUSES)
+
+    def in_grace(self):
+        """Needing re-validation, the countdown to removal running (Domain.in_grace)."""
+        return self.filter(status=Domain.Status.REVALIDATION_REQUIRED)
+
+    def due(self, now: datetime):
+        """Due for a check and not held by a live claim (Domain.is_due)."""
+        return self.filter(
+            Q(status__in=Domain.CHECKED_STATUSES, next_check_at__lte=now)
+            & (Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
+        )
+
+    def lapsed(self, now: datetime):
+        """Grace period over: the expiry sweep removes them (Domain.is_lapsed)."""
+        return self.in_grace().filter(grace_deadline__lte=now)
+
+    def reminder_candidates(self, now: datetime):
+        """In grace and not lapsed: each may have a reminder due (Domain.reminder_due)."""
+        return self.in_grace().filter(grace_deadline__gt=now)
 
 
 class Domain(models.Model):
@@ -47,6 +70,15 @@ class Domain(models.Model):
         HTTPS = "https", _("HTML file over HTTPS")
 
     HELD_STATUSES = (Status.VERIFIED, Status.REVALIDATION_REQUIRED)
+    CHECKED_STATUSES = (Status.PENDING, Status.VERIFIED, Status.REVALIDATION_REQUIRED)
+    FINAL_STATUSES = (Status.REMOVED,)
+    # The statuses each status may be entered from; a new row starts pending.
+    ALLOWED_FROM = {
+        Status.PENDING: (Status.PENDING,),
+        Status.VERIFIED: (Status.PENDING, Status.VERIFIED, Status.REVALIDATION_REQUIRED),
+        Status.REVALIDATION_REQUIRED: (Status.VERIFIED, Status.REVALIDATION_REQUIRED),
+        Status.REMOVED: (Status.PENDING, Status.VERIFIED, Status.REVALIDATION_REQUIRED),
+    }
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="domains")
     name = models.CharField(max_length=253, db_index=True)  # ASCII (punycode), lower case, no trailing dot
@@ -117,12 +149,31 @@ class Domain(models.Model):
         return f"https://{self.name}{port}/{settings.DOMAIN_HTML_FILENAME}"
 
     @property
-    def is_held(self) -> bool:
-        return self.status in self.HELD_STATUSES
+    def in_grace(self) -> bool:
+        return self.status == self.Status.REVALIDATION_REQUIRED
+
+    def is_due(self, now: datetime) -> bool:
+        lease_free = self.lease_expires_at is None or self.lease_expires_at <= now
+        return self.status in self.CHECKED_STATUSES and bool(self.next_check_at) and self.next_check_at <= now and lease_free
+
+    def is_lapsed(self, now: datetime) -> bool:
+        return self.in_grace and bool(self.grace_deadline) and self.grace_deadline <= now
+
+    def reminder_due(self, now: datetime) -> int | None:
+        """The reminder (days left) due now, or None. When a sweep was missed, only the most
+        urgent one is due (the larger thresholds are then marked sent with it)."""
+        if not self.in_grace or not self.grace_deadline:
+            return None
+        left = self.grace_deadline - now
+        if left <= timedelta(0):
+            return None  # expiry, not a reminder
+        sent = set(self.reminders_sent or [])
+        due = [days for days in rules.reminder_days() if left <= timedelta(days=days) and days not in sent]
+        return min(due) if due else None
 
     def days_left(self) -> int | None:
         """Whole days left before expiry (0 on the last day), or None when not failing."""
-        if self.status != self.Status.REVALIDATION_REQUIRED or not self.grace_deadline:
+        if not self.in_grace or not self.grace_deadline:
             return None
         seconds = (self.grace_deadline - clock.now()).total_seconds()
         return max(0, int(seconds // 86400))

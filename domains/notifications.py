@@ -5,19 +5,13 @@ rolled-back change never sends mail.
 Templates: templates/emails/domains_<event>_{subject,message}.txt and _message.html.
 """
 
-import logging
+from django.urls import reverse
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
-from django.utils import translation
-
+from console import emails
 from console.models import Membership, User
+from domains import rules
 from domains.messages import Message
 from domains.models import Domain, DomainCheck
-
-logger = logging.getLogger("domains.notifications")
 
 TEMPLATES = {
     "domain.verified": "domains_verified",
@@ -26,15 +20,8 @@ TEMPLATES = {
 }
 
 
-def absolute_url(path: str) -> str:
-    return settings.CONSOLE_BASE_URL.rstrip("/") + path
-
-
 def domain_url(domain: Domain) -> str:
-    try:
-        return absolute_url(reverse("domains:detail", args=[domain.pk]))
-    except NoReverseMatch:  # the details page may be named differently; the list always exists
-        return absolute_url(reverse("domains:list"))
+    return emails.absolute_url(reverse("domains:detail", args=[domain.pk]))
 
 
 def admins_of(organization_id: int) -> list[User]:
@@ -47,16 +34,11 @@ def admins_of(organization_id: int) -> list[User]:
 
 
 def send(*, template: str, user: User, context_for) -> None:
-    """Render `template` in the user's language (context built inside, so stored messages are
-    rendered in that language too) and send it as text + HTML."""
-    with translation.override(user.language or settings.LANGUAGE_CODE):
-        context = {"support_url": settings.SUPPORT_URL, "user": user, **context_for()}
-        subject = " ".join(render_to_string(f"emails/{template}_subject.txt", context).split())
-        text = render_to_string(f"emails/{template}_message.txt", context)
-        html = render_to_string(f"emails/{template}_message.html", context)
-    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [user.email])
-    message.attach_alternative(html, "text/html")
-    message.send()
+    """Send `template` to the user in their language; the context is built in that language,
+    so stored messages are rendered in it too."""
+    emails.send_to_user(
+        template, user=user, context=lambda: {"user": user, "domain_rules": rules.as_context(), **context_for()}
+    )
 
 
 def _check_context(domain: Domain, check: DomainCheck | None) -> dict:

@@ -1,48 +1,32 @@
-"""Reminder e-mails while a domain needs re-validation: at 30, 7 and 1 days left
-(settings.DOMAIN_REMINDER_DAYS). Domain.reminders_sent records the thresholds already sent,
-so running the sweep again (or two sweeps at once) never sends one twice. When a sweep was
-missed, only the most urgent due reminder goes out and the larger thresholds are marked sent.
+"""Reminder e-mails while a domain needs re-validation, at the days left in
+rules.reminder_days() (30, 7 and 1 by default). Domain.reminders_sent records the thresholds
+already sent, so running the sweep again (or two sweeps at once) never sends one twice. When a
+sweep was missed, only the most urgent due reminder goes out (Domain.reminder_due) and the
+larger thresholds are marked sent with it.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.conf import settings
 from django.db import transaction
 
 from console import audit, clock
 from console.models import AuditEvent
-from domains import notifications
+from domains import notifications, rules
 from domains.models import Domain
-
-
-def due_threshold(domain: Domain, now: datetime) -> int | None:
-    """The reminder (days left) due now for this domain, or None."""
-    if domain.status != Domain.Status.REVALIDATION_REQUIRED or not domain.grace_deadline:
-        return None
-    left = domain.grace_deadline - now
-    if left <= timedelta(0):
-        return None  # expiry, not a reminder
-    sent = set(domain.reminders_sent or [])
-    due = [days for days in settings.DOMAIN_REMINDER_DAYS if left <= timedelta(days=days) and days not in sent]
-    return min(due) if due else None
 
 
 def send_due_reminders(*, now: datetime | None = None) -> int:
     """Send every due reminder; returns how many domains got one."""
     now = now or clock.now()
     sent = 0
-    candidates = Domain.objects.filter(status=Domain.Status.REVALIDATION_REQUIRED, grace_deadline__gt=now)
-    for domain_id in list(candidates.values_list("pk", flat=True)):
+    for domain_id in list(Domain.objects.reminder_candidates(now).values_list("pk", flat=True)):
         with transaction.atomic():
             domain = Domain.objects.select_for_update().select_related("organization").filter(pk=domain_id).first()
-            if domain is None:
-                continue
-            threshold = due_threshold(domain, now)
+            threshold = domain.reminder_due(now) if domain is not None else None
             if threshold is None:
                 continue
-            marked = set(domain.reminders_sent or []) | {d for d in settings.DOMAIN_REMINDER_DAYS if d >= threshold}
-            domain.reminders_sent = sorted(marked, reverse=True)
-            domain.save(update_fields=["reminders_sent"])
+            marked = set(domain.reminders_sent or []) | {d for d in rules.reminder_days() if d >= threshold}
+            Domain.objects.filter(pk=domain.pk).write_state(reminders_sent=sorted(marked, reverse=True))
             audit.record(
                 "domain.reminder_sent",
                 organization=domain.organization,

@@ -4,8 +4,9 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
+from console.permissions import get_for_organization
 from domains.messages import Message
-from domains.models import Domain, DomainCheck
+from domains.models import Domain, DomainCheck, RemovedMember
 
 CHECKS_SHOWN = 50
 
@@ -18,8 +19,6 @@ def domains_of(*, organization) -> QuerySet[Domain]:
 
 def domain_for_page(*, organization, pk: int) -> Domain:
     """One non-removed domain of the organization, or 404."""
-    from console.permissions import get_for_organization
-
     return get_for_organization(Domain.objects.active().select_related("organization"), organization, pk=pk)
 
 
@@ -32,15 +31,27 @@ def last_check_of(*, domain: Domain) -> DomainCheck | None:
     return domain.checks.select_related("triggered_by").order_by("-checked_at", "-pk").first()
 
 
-def old_tokens_of(*, domain: Domain) -> tuple[str, ...]:
-    """Tokens of this organization's earlier (removed) rows of the same name: a record still
-    holding one of them is reported as "an older token" rather than plain "not found"."""
-    return tuple(
-        Domain.objects.filter(organization_id=domain.organization_id, name=domain.name, status=Domain.Status.REMOVED)
-        .exclude(pk=domain.pk)
-        .order_by("-removed_at")
-        .values_list("token", flat=True)
+def removed_members_of(*, domain: Domain, limit: int = 500) -> list[RemovedMember]:
+    """Users removed when an earlier row of this name expired in this organization, not yet
+    added back and not managed here again by another way meanwhile (one query)."""
+    return list(
+        RemovedMember.objects.filter(
+            organization_id=domain.organization_id, domain_name=domain.name, added_back_at__isnull=True
+        )
+        .exclude(user__membership__organization_id=domain.organization_id)
+        .select_related("user")
+        .order_by("user__email")[:limit]
     )
+
+
+def lapsing_domains_of(*, organization) -> list[Domain]:
+    """Domains in re-validation, soonest deadline first: their users are removed when it runs
+    out and no new user at them can be added meanwhile."""
+    return list(Domain.objects.in_grace().filter(organization=organization).order_by("grace_deadline"))
+
+
+def domains_count_of(*, organization) -> int:
+    return Domain.objects.active().filter(organization=organization).count()
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,12 @@
 """Writes for the Domains section: add, choose a method, verify now, change settings, delete.
 
 Each service refuses an illegal action with console.errors.ConsoleError (a message for
-people), changes state in one transaction and writes its AuditEvent with the actor.
-What a check result does to a domain lives in domains/lifecycle.py; `verify_now` only runs
-the check and hands the result over.
+people), changes state in one transaction and writes its AuditEvent with the actor. Every
+write of a domain row goes through Domain.objects.write_state. What a check result does to a
+domain lives in domains/lifecycle.py; `verify_now` only runs the check and hands it over.
 """
 
-from datetime import timedelta
+import enum
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -16,12 +16,10 @@ from django.utils.translation import ngettext
 from console import audit, clock, ratelimit
 from console.errors import ConsoleError
 from console.models import Organization
-from domains import checking, lifecycle, selectors
+from domains import checking, lifecycle
 from domains.models import Domain, DomainCheck
-
-# The first background check of a new domain: soon, so a record published before adding
-# verifies without another click (the dispatcher claims due domains).
-FIRST_BACKGROUND_CHECK_AFTER = timedelta(minutes=1)
+from domains.normalize import DomainNameError, normalize_domain
+from domains.rules import FIRST_BACKGROUND_CHECK_AFTER
 
 
 class DomainAlreadyAdded(ConsoleError):
@@ -38,8 +36,6 @@ def held_elsewhere_message() -> str:
 
 
 def _normalize(text: str):
-    from domains.normalize import DomainNameError, normalize_domain
-
     try:
         return normalize_domain(text)
     except DomainNameError as error:
@@ -118,7 +114,7 @@ def choose_method(*, domain: Domain, method: str, actor) -> Domain:
     if method not in Domain.Method.values:
         raise ConsoleError(_("Choose DNS or HTML file."), code="invalid_method")
     with transaction.atomic():
-        updated = Domain.objects.active().filter(pk=domain.pk).exclude(method=method).update(method=method)
+        updated = Domain.objects.filter(pk=domain.pk).exclude(method=method).write_state(method=method)
         if updated:
             previous = domain.method
             domain.method = method
@@ -132,12 +128,30 @@ def choose_method(*, domain: Domain, method: str, actor) -> Domain:
     return domain
 
 
-def verify_now(*, domain: Domain, actor) -> DomainCheck | None:
+class VerifyOutcome(enum.Enum):
+    """What a Verify click achieved, for the page to say."""
+
+    VERIFIED = "verified"  # pending → verified
+    REVALIDATED = "revalidated"  # re-validation required → verified
+    STILL_VERIFIED = "still_verified"
+    HELD_ELSEWHERE = "held_elsewhere"  # the token was found, but another organization won the name
+    NOT_YET = "not_yet"  # not verified (yet): what was found is in the check
+    NOT_RECORDED = "not_recorded"  # the domain changed meanwhile; nothing was applied
+
+
+_OUTCOMES_BY_EVENT = {
+    lifecycle.VERIFIED_EVENT: VerifyOutcome.VERIFIED,
+    lifecycle.REVALIDATED_EVENT: VerifyOutcome.REVALIDATED,
+    lifecycle.REFUSED_EVENT: VerifyOutcome.HELD_ELSEWHERE,
+}
+
+
+def verify_now(*, domain: Domain, actor) -> tuple[VerifyOutcome, DomainCheck | None]:
     """Check the domain at once (bounded by VERIFY_NOW_DEADLINE_SECONDS) and apply the result.
 
     For a pending domain the click restarts the background checks' 72-hour window. The
     check runs outside any transaction (network I/O); lifecycle.apply_check_result records
-    it and moves the state. Returns the DomainCheck (None if the domain went away meanwhile).
+    it and moves the state. Returns what happened and the DomainCheck.
     """
     domain.refresh_from_db()
     if domain.status == Domain.Status.REMOVED:
@@ -149,20 +163,19 @@ def verify_now(*, domain: Domain, actor) -> DomainCheck | None:
         raise ConsoleError(held_elsewhere_message(), code="held_elsewhere")
     _throttle_checks(domain)
     if domain.status == Domain.Status.PENDING:
-        now = clock.now()
-        Domain.objects.filter(pk=domain.pk, status=Domain.Status.PENDING).update(last_verify_click_at=now)
-    result = checking.run_check(
-        domain.name,
-        domain.token,
-        domain.method,
-        deadline_seconds=settings.VERIFY_NOW_DEADLINE_SECONDS,
-        old_tokens=selectors.old_tokens_of(domain=domain),
-    )
-    check = lifecycle.apply_check_result(
+        Domain.objects.filter(pk=domain.pk, status=Domain.Status.PENDING).write_state(last_verify_click_at=clock.now())
+    result = checking.check_domain(domain, deadline_seconds=settings.VERIFY_NOW_DEADLINE_SECONDS)
+    applied = lifecycle.apply_check_result(
         domain_id=domain.pk, result=result, trigger=DomainCheck.Trigger.USER, actor=actor
     )
     domain.refresh_from_db()
-    return check
+    if applied is None:
+        return VerifyOutcome.NOT_RECORDED, None
+    if applied.event in _OUTCOMES_BY_EVENT:
+        return _OUTCOMES_BY_EVENT[applied.event], applied.check
+    if domain.status == Domain.Status.VERIFIED:
+        return VerifyOutcome.STILL_VERIFIED, applied.check
+    return VerifyOutcome.NOT_YET, applied.check
 
 
 def _throttle_checks(domain: Domain) -> None:
@@ -193,10 +206,9 @@ def update_settings(*, domain: Domain, auto_add_new_users: bool, actor) -> Domai
     """Change the domain's settings; audited when something changed."""
     with transaction.atomic():
         updated = (
-            Domain.objects.active()
-            .filter(pk=domain.pk)
+            Domain.objects.filter(pk=domain.pk)
             .exclude(auto_add_new_users=auto_add_new_users)
-            .update(auto_add_new_users=auto_add_new_users)
+            .write_state(auto_add_new_users=auto_add_new_users)
         )
         if updated:
             domain.auto_add_new_users = auto_add_new_users
@@ -220,10 +232,9 @@ def delete_domain(*, domain: Domain, actor) -> Domain:
     reason = f"Deleted by {actor.email}" if actor is not None else "Deleted"
     with transaction.atomic():
         updated = (
-            Domain.objects.active()
-            .filter(pk=domain.pk)
-            .update(
-                status=Domain.Status.REMOVED,
+            Domain.objects.filter(pk=domain.pk)
+            .write_state(
+                to=Domain.Status.REMOVED,
                 removed_at=now,
                 removal_reason=reason[:300],
                 next_check_at=None,

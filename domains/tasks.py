@@ -2,10 +2,10 @@
 
 - domains.dispatch_due_checks (beat, every DOMAIN_DISPATCH_SECONDS): claims due domains in
   batches and queues one domains.check_batch per batch.
-- domains.check_batch / domains.check_domain: check claimed domains; a repeated or late task
-  is harmless (stale claims are ignored, one check per due time).
-- domains.expire_lapsed (beat, hourly): applies the 30-day expiry.
-- domains.send_reminders (beat, hourly): 30/7/1-days-left reminders.
+- domains.check_batch: checks claimed domains; a repeated or late task is harmless (stale
+  claims are ignored, one check per due time).
+- domains.expire_lapsed (beat, hourly): applies the expiry at the end of the grace period.
+- domains.send_reminders (beat, hourly): the days-left reminders.
 """
 
 from celery import shared_task
@@ -24,12 +24,6 @@ def check_batch(claims: list) -> int:
     """Check a claimed batch [[domain_id, due_at_iso], ...] concurrently; write results in bulk."""
     outcome = scheduler.run_claims([scheduler.Claim.from_task_args(c) for c in claims])
     return outcome.applied
-
-
-@shared_task(name="domains.check_domain", ignore_result=True, acks_late=True)
-def check_domain(domain_id: int, due_at_iso: str) -> bool:
-    """Check one claimed domain for the due time it was claimed for."""
-    return scheduler.run_one(scheduler.Claim.from_task_args([domain_id, due_at_iso])) is not None
 
 
 @shared_task(name="domains.expire_lapsed", ignore_result=True)

@@ -14,11 +14,10 @@ urlpatterns = [
     path("<int:pk>/html-file/", views.domain_html_file, name="html_file"),
     path("<int:pk>/settings/", views.domain_settings, name="settings"),
     path("<int:pk>/delete/", views.domain_delete, name="delete"),
+    path("<int:pk>/add-back/", views.domain_add_back, name="add_back"),
 ]
 
-# Domain lifecycle (issue 4): adding back the users removed at expiry.
-from domains import views_lifecycle  # noqa: E402
-
-urlpatterns += [
-    path("<int:pk>/add-back/", views_lifecycle.domain_add_back, name="add_back"),
+# Mounted under users/ by the root URLconf: adding a user needs a verified domain.
+member_urlpatterns = [
+    path("add/", views.user_add, name="add"),
 ]

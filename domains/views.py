@@ -1,17 +1,21 @@
-"""Domains section views: thin — bind a form, load within the organization, call one service."""
+"""Domains section views, and the user actions that depend on a verified domain (add user,
+add back). Thin: bind a form, load within the organization, call one service."""
 
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from console.errors import ConsoleError
+from console.forms import AddUserForm
 from console.permissions import admin_required
-from domains import checking, selectors, services
+from domains import checking, members, selectors, services
 from domains.forms import AddDomainForm, DomainSettingsForm, MethodForm
-from domains.models import Domain, DomainCheck
+from domains.models import Domain
+from domains.services import VerifyOutcome
 
 
 def _instructions_context(domain: Domain) -> dict:
@@ -72,30 +76,28 @@ def domain_verify(request, pk):
     return render(request, "domains/domain_verify.html", context)
 
 
+def _verify_message(outcome: VerifyOutcome, domain: Domain) -> tuple[int, str]:
+    name = {"domain": domain.unicode_name}
+    return {
+        VerifyOutcome.VERIFIED: (messages.SUCCESS, _("%(domain)s is verified.") % name),
+        VerifyOutcome.REVALIDATED: (messages.SUCCESS, _("%(domain)s is verified again.") % name),
+        VerifyOutcome.STILL_VERIFIED: (messages.SUCCESS, _("%(domain)s is still verified.") % name),
+        VerifyOutcome.HELD_ELSEWHERE: (messages.ERROR, services.held_elsewhere_message()),
+        VerifyOutcome.NOT_YET: (messages.WARNING, _("Not verified yet. See what we found below.")),
+        VerifyOutcome.NOT_RECORDED: (messages.ERROR, _("The check could not be recorded. Please try again.")),
+    }[outcome]
+
+
 @admin_required
 @require_POST
 def domain_verify_now(request, pk):
     domain = selectors.domain_for_page(organization=request.organization, pk=pk)
-    was = domain.status
     try:
-        check = services.verify_now(domain=domain, actor=request.user)
+        outcome, _check = services.verify_now(domain=domain, actor=request.user)
     except ConsoleError as error:
         messages.error(request, error.message)
-        return redirect("domains:verify", pk=domain.pk)
-    if check is None:
-        messages.error(request, _("The check could not be recorded. Please try again."))
-    elif domain.status == Domain.Status.VERIFIED and was != Domain.Status.VERIFIED:
-        if was == Domain.Status.REVALIDATION_REQUIRED:
-            messages.success(request, _("%(domain)s is verified again.") % {"domain": domain.unicode_name})
-        else:
-            messages.success(request, _("%(domain)s is verified.") % {"domain": domain.unicode_name})
-    elif domain.status == Domain.Status.VERIFIED:
-        messages.success(request, _("%(domain)s is still verified.") % {"domain": domain.unicode_name})
-    elif check.outcome == DomainCheck.Outcome.VERIFIED:
-        # The token was found but the state did not change: another organization won.
-        messages.error(request, services.held_elsewhere_message())
     else:
-        messages.warning(request, _("Not verified yet. See what we found below."))
+        messages.add_message(request, *_verify_message(outcome, domain))
     return redirect("domains:verify", pk=domain.pk)
 
 
@@ -123,14 +125,6 @@ def domain_html_file(request, pk):
     return response
 
 
-def _import_section(domain, user):
-    try:
-        from imports.selectors import import_section_context
-    except ImportError:
-        return None
-    return import_section_context(domain, user)
-
-
 @admin_required
 @require_GET
 def domain_detail(request, pk):
@@ -140,10 +134,9 @@ def domain_detail(request, pk):
         "checks": selectors.checks_of(domain=domain),
         "checks_shown": selectors.CHECKS_SHOWN,
         "settings_form": DomainSettingsForm(initial={"auto_add_new_users": domain.auto_add_new_users}),
+        "removed_members": selectors.removed_members_of(domain=domain),
         **_instructions_context(domain),
     }
-    # imports' context is {"import_section": {...}}; the include is shown only when present.
-    context = {**(_import_section(domain, request.user) or {}), **context}
     return render(request, "domains/domain_detail.html", context)
 
 
@@ -177,3 +170,49 @@ def domain_delete(request, pk):
             messages.success(request, _("%(domain)s was deleted.") % {"domain": domain.unicode_name})
         return redirect("domains:list")
     return render(request, "domains/domain_delete.html", {"domain": domain})
+
+
+# --- Users at a verified domain ---------------------------------------------------------------
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def user_add(request):
+    form = AddUserForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership = members.add_member(
+                organization=request.organization,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                actor=request.user,
+            )
+        except ConsoleError as error:
+            form.add_error("email", error.message)
+        else:
+            messages.success(request, _("%(email)s was added.") % {"email": membership.user.email})
+            return redirect("console:users")
+    return render(request, "console/user_add.html", {"form": form})
+
+
+@admin_required
+@require_POST
+def domain_add_back(request, pk: int):
+    """Add back, in one action, the users removed when an earlier row of this domain expired."""
+    domain = selectors.domain_for_page(organization=request.organization, pk=pk)
+    try:
+        outcome = members.add_back_removed_members(domain=domain, actor=request.user)
+    except ConsoleError as error:
+        messages.error(request, error.message)
+        return redirect("domains:detail", pk=domain.pk)
+    if outcome.added:
+        messages.success(
+            request,
+            ngettext("%(count)d user was added back.", "%(count)d users were added back.", len(outcome.added))
+            % {"count": len(outcome.added)},
+        )
+    for email, reason in outcome.skipped:
+        messages.warning(request, _("%(email)s was not added back: %(reason)s") % {"email": email, "reason": reason})
+    if not outcome.added and not outcome.skipped:
+        messages.info(request, _("There was no one to add back."))
+    return redirect("domains:detail", pk=domain.pk)

@@ -59,9 +59,8 @@ class BulkImportAccessAdmin(admin.ModelAdmin):
     def revoke_access(self, request, queryset):
         _revoke(self, request, list(queryset))
 
-
     def get_queryset(self, request):
-        return super().get_queryset(request).order_by("pk")[:0]  # rows are in the CSV; don't render 100k here
+        return super().get_queryset(request).order_by("name", "pk")
 
 
 @admin.register(ImportJob)

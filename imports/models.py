@@ -1,9 +1,11 @@
 """Bulk User Import: one report + import run for one verified domain, its rows, access requests.
 
 A job is a report first (REPORT_QUEUED → REPORT_RUNNING → REPORT_READY), then optionally an
-import (IMPORT_QUEUED → IMPORTING → COMPLETED). Each row's result is written in the same
-transaction as its membership insert, so a job that crashes can be re-run from its pending
-rows: nobody imported twice, no row lost, imported + not imported = rows.
+import (IMPORT_QUEUED → IMPORTING → COMPLETED); a job that keeps failing ends FAILED and an
+operator can replay its import. Every status change goes through the one writer
+(ImportJob.objects…write_state, allowed only from ImportJob.ALLOWED_FROM). Each row's result is
+written in the same transaction as its membership insert, so a job that crashes can be re-run
+from its pending rows: nobody imported twice, no row lost, imported + not imported = rows.
 """
 
 from django.conf import settings
@@ -11,25 +13,31 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from console import clock
+from console.admission import Refusal
 from console.models import Organization
+from console.states import StateQuerySet
+
+# Why a user is not eligible (report) or was not imported (import), in words: the admission
+# rule's refusals, plus what can only happen to a report row.
+Reason = models.TextChoices(
+    "Reason",
+    [
+        *((refusal.name, (refusal.value, refusal.label)) for refusal in Refusal),
+        ("EMAIL_CHANGED", ("email_changed", _("E-mail address is no longer at this domain"))),
+        ("DOMAIN_NOT_VERIFIED", ("domain_not_verified", _("The domain is no longer verified"))),
+        ("NOT_SELECTED", ("not_selected", _("Not selected for this import"))),
+        ("USER_DELETED", ("user_deleted", _("The user no longer exists"))),
+    ],
+)
 
 
-class Reason(models.TextChoices):
-    """Why a user is not eligible (report) or was not imported (import), in words."""
-
-    EMAIL_NOT_VERIFIED = "email_not_verified", _("E-mail address not verified")
-    MANAGED_ELSEWHERE = "managed_elsewhere", _("Managed by another organization")
-    DEACTIVATED = "deactivated", _("Deactivated")
-    EMAIL_CHANGED = "email_changed", _("E-mail address is no longer at this domain")
-    ALREADY_MEMBER = "already_member", _("Already in this organization")
-    DOMAIN_NOT_VERIFIED = "domain_not_verified", _("The domain is no longer verified")
-    NOT_SELECTED = "not_selected", _("Not selected for this import")
-    USER_DELETED = "user_deleted", _("The user no longer exists")
-
-
-class ImportJobQuerySet(models.QuerySet):
+class ImportJobQuerySet(StateQuerySet):
     def running(self):
         return self.filter(status__in=ImportJob.RUNNING_STATUSES)
+
+    def stalled(self, since):
+        """Running, but no progress recorded since `since` (a worker died or restarted)."""
+        return self.running().filter(models.Q(heartbeat_at__lt=since) | models.Q(heartbeat_at__isnull=True))
 
 
 class ImportJob(models.Model):
@@ -49,6 +57,17 @@ class ImportJob(models.Model):
     RUNNING_STATUSES = (Status.REPORT_QUEUED, Status.REPORT_RUNNING, Status.IMPORT_QUEUED, Status.IMPORTING)
     REPORT_STATUSES = (Status.REPORT_QUEUED, Status.REPORT_RUNNING)
     IMPORT_STATUSES = (Status.IMPORT_QUEUED, Status.IMPORTING)
+    FINAL_STATUSES = (Status.COMPLETED,)
+    # The statuses each status may be entered from (a new job starts REPORT_QUEUED).
+    ALLOWED_FROM = {
+        Status.REPORT_QUEUED: (Status.REPORT_RUNNING,),  # a crashed report starts over
+        Status.REPORT_RUNNING: (Status.REPORT_QUEUED,),
+        Status.REPORT_READY: (Status.REPORT_RUNNING,),
+        Status.IMPORT_QUEUED: (Status.REPORT_READY,),
+        Status.IMPORTING: (Status.IMPORT_QUEUED, Status.IMPORTING, Status.FAILED),  # from FAILED: a replay
+        Status.COMPLETED: (Status.IMPORT_QUEUED, Status.IMPORTING),
+        Status.FAILED: (Status.REPORT_QUEUED, Status.REPORT_RUNNING, Status.IMPORT_QUEUED, Status.IMPORTING),
+    }
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="import_jobs")
     domain = models.ForeignKey("domains.Domain", on_delete=models.CASCADE, related_name="import_jobs")
@@ -61,6 +80,8 @@ class ImportJob(models.Model):
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.REPORT_QUEUED, db_index=True)
     error = models.TextField(blank=True)
+    # Runs that stopped without finishing (worker crash, repeated errors); bounded by IMPORT_MAX_ATTEMPTS.
+    attempts = models.PositiveSmallIntegerField(default=0)
 
     rows_total = models.PositiveIntegerField(default=0)
     rows_eligible = models.PositiveIntegerField(default=0)
@@ -80,6 +101,7 @@ class ImportJob(models.Model):
     import_requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    import_requested_at = models.DateTimeField(null=True, blank=True)  # someone decided to import
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -100,16 +122,8 @@ class ImportJob(models.Model):
         return self.status in self.RUNNING_STATUSES
 
     @property
-    def is_importing(self) -> bool:
-        return self.status in self.IMPORT_STATUSES
-
-    @property
     def report_available(self) -> bool:
         return self.status in (self.Status.REPORT_READY, *self.IMPORT_STATUSES, self.Status.COMPLETED)
-
-    @property
-    def rows_to_process(self) -> int:
-        return self.rows_total
 
     @property
     def progress_percent(self) -> int:

@@ -2,12 +2,13 @@
 
 from django.conf import settings
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from console.models import Organization
 from domains.models import Domain
-from imports.models import AccessRequest, ImportJob, ImportRow
+from imports.models import AccessRequest, ImportJob, ImportRow, Reason
 
 FEATURE = Organization.Feature.BULK_USER_IMPORT
 
@@ -28,7 +29,7 @@ def open_access_request(organization: Organization) -> AccessRequest | None:
     )
 
 
-def import_section_context(domain: Domain, user) -> dict:
+def import_section_context(domain: Domain) -> dict:
     """Context for templates/imports/domain_import_section.html on the domain-details page.
 
     Returns {"import_section": {...}}: `state` is one of
@@ -83,10 +84,6 @@ def job_rows_page(job: ImportJob, *, page_number, only: str = ""):
 
 def not_imported_summary(job: ImportJob) -> list[dict]:
     """[{"reason": code, "label": words, "count": n}] for the summary, largest first."""
-    from django.db.models import Count
-
-    from imports.models import Reason
-
     labels = dict(Reason.choices)
     counts = (
         ImportRow.objects.filter(job=job, result=ImportRow.Result.NOT_IMPORTED)
@@ -101,10 +98,6 @@ def not_imported_summary(job: ImportJob) -> list[dict]:
 
 
 def report_reason_summary(job: ImportJob) -> list[dict]:
-    from django.db.models import Count
-
-    from imports.models import Reason
-
     labels = dict(Reason.choices)
     counts = (
         ImportRow.objects.filter(job=job, eligible=False)
@@ -113,3 +106,8 @@ def report_reason_summary(job: ImportJob) -> list[dict]:
         .order_by("-count")
     )
     return [{"reason": c["reason"], "label": labels.get(c["reason"], c["reason"]), "count": c["count"]} for c in counts]
+
+
+def imported_user_ids(job: ImportJob):
+    """The users one import job brought in (a subquery for the Users page)."""
+    return ImportRow.objects.filter(job=job, result=ImportRow.Result.IMPORTED).values("user_id")

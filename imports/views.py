@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from console.errors import ConsoleError
 from console.permissions import admin_required, get_for_organization
+from console.views import render_user_list
 from domains.models import Domain
 from imports import reports, selectors, services
 from imports.forms import SelectionForm, StartImportForm
@@ -32,7 +33,7 @@ def _job(request, job_id):
 def domain_imports(request, domain_id):
     domain = _domain(request, domain_id)
     context = {"domain": domain, "jobs": selectors.jobs_for_domain(domain)}
-    context.update(selectors.import_section_context(domain, request.user))
+    context.update(selectors.import_section_context(domain))
     return render(request, "imports/domain_imports.html", context)
 
 
@@ -88,6 +89,14 @@ def job_detail(request, job_id):
         context["notice_en"] = services.render_notice(job, "en")
         context["notice_ja"] = services.render_notice(job, "ja")
     return render(request, "imports/job_detail.html", context)
+
+
+@admin_required
+@require_GET
+def job_users(request, job_id):
+    """The Users page, narrowed to the users this import brought in."""
+    job = _job(request, job_id)
+    return render_user_list(request, user_ids=selectors.imported_user_ids(job), extra_context={"import_job": job})
 
 
 @admin_required

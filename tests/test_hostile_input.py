@@ -1,4 +1,4 @@
-"""Bad input (issue 6): hostile values posted to every form and query string of the console.
+"""Bad input: hostile values posted to every form and query string of the console.
 
 Signed in as an Owner (and anonymously for the public pages), hypothesis posts arbitrary
 text, huge strings, NUL bytes, RTL overrides, emoji, URLs with user info and ports, IP
@@ -379,7 +379,7 @@ def test_domain_settings_with_hostile_values(owner, world, value, extra):
 @FUZZ
 @given(email=hostile_emails, role=st.one_of(st.none(), hostile_roles, st.lists(hostile_roles, min_size=2, max_size=3)))
 def test_add_user_with_hostile_emails_and_roles(owner, world, email, role):
-    outcome = run(owner, "post", reverse("console:user_add"), form_data(email=email, role=role))
+    outcome = run(owner, "post", reverse("members:add"), form_data(email=email, role=role))
     if outcome.succeeded:
         assert outcome.status == 302
         assert set(outcome.changes) <= {"User", "Membership", "Account", "AuditEvent"}, outcome.describe()
@@ -465,6 +465,7 @@ ID_ROUTES = [
     ("post", "/imports/domain/{}/report/", "domain"),
     ("get", "/imports/job/{}/", "job"),
     ("get", "/imports/job/{}/progress/", "job"),
+    ("get", "/imports/job/{}/users/", "job"),
     ("get", "/imports/job/{}/report.csv", "job"),
     ("post", "/imports/job/{}/notify/", "job"),
     ("post", "/imports/job/{}/select/", "job"),
@@ -518,6 +519,7 @@ def _pages(world) -> list[str]:
         reverse("imports:job", args=[a.ready_job.pk]),
         reverse("imports:job", args=[a.completed_job.pk]),
         reverse("imports:job_progress", args=[a.ready_job.pk]),
+        reverse("imports:job_users", args=[a.completed_job.pk]),
         reverse("imports:job_csv", args=[a.ready_job.pk]),
         reverse("imports:job_notify", args=[a.ready_job.pk]),
         reverse("imports:job_start", args=[a.ready_job.pk]),
@@ -678,7 +680,7 @@ def test_set_password_with_bad_tokens(anonymous, world, data):
 @FUZZ_SMALL
 @given(token=hostile_text.map(lambda t: t[:3000]))
 def test_verify_email_with_garbage_tokens(anonymous, world, token):
-    from console.services import email_verification_token
+    from console.registration import email_verification_token
 
     candidates = [token, email_verification_token(world.a.member) + token[:5] + "x"]
     for value in candidates:
@@ -730,7 +732,7 @@ def test_the_audit_trail_is_untouched_by_a_run_of_refusals(owner, world):
     ],
 )
 def test_addresses_longer_than_the_column_are_form_errors(owner, anonymous, world, email):
-    added = run(owner, "post", reverse("console:user_add"), form_data(email=email, role="member"))
+    added = run(owner, "post", reverse("members:add"), form_data(email=email, role="member"))
     assert added.status == 200 and added.error_shown and not added.changes, added.describe()
     signed_up = run(
         anonymous,
@@ -751,7 +753,7 @@ def test_sign_up_and_verify_an_address_with_url_special_characters(anonymous, wo
     """The verification link carries the address; "/" and friends must not break it."""
     from urllib.parse import urlsplit
 
-    from console.services import email_verification_url
+    from console.registration import email_verification_url
 
     email = f"{local}@newcomer.example"
     password = "a-long-test-password-42"

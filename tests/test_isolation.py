@@ -1,4 +1,4 @@
-"""No one sees or changes another organization's data (issue 6).
+"""No one sees or changes another organization's data.
 
 Built from the URL patterns, like tests/test_security.py: every route that takes an integer
 id is filled with the id of ANOTHER organization's object (OBJECT_KINDS says which kind of
@@ -53,6 +53,7 @@ OBJECT_KINDS = {
     ("imports:report_create", "domain_id"): "domain",
     ("imports:job", "job_id"): "job",
     ("imports:job_progress", "job_id"): "job",
+    ("imports:job_users", "job_id"): "job",
     ("imports:job_csv", "job_id"): "job",
     ("imports:job_notify", "job_id"): "job",
     ("imports:job_select", "job_id"): "job",
@@ -224,10 +225,10 @@ def test_selected_rows_of_another_organization_are_ignored(world):
     assert organization_snapshot(world.a.organization) == a_before
 
 
-def test_the_users_filter_by_another_organizations_import_shows_nobody(world):
+def test_the_users_of_another_organizations_import_are_404(world):
     client = _client(world.b.owner)
-    response = client.get(reverse("console:users"), {"import": world.a.completed_job.pk})
-    assert response.status_code == 200
+    response = client.get(reverse("imports:job_users", args=[world.a.completed_job.pk]))
+    assert response.status_code == 404
     assert "acme.test" not in response.content.decode()
 
 

@@ -1,10 +1,12 @@
-"""Security properties that hold for every URL of the project (issue 6)."""
+"""Security properties that hold for every URL of the project."""
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from console.models import Membership, Organization, User
+from console.tests.factories import MembershipFactory
+from domains.tests.factories import DomainFactory
 
 SKIP_PREFIXES = ("django-admin/", "static/")
 
@@ -65,3 +67,31 @@ def test_every_post_without_csrf_token_is_refused(route, signed_in_admin):
 def test_anonymous_post_without_csrf_token_is_refused(route):
     response = Client(enforce_csrf_checks=True).post(route, {"username": "a@example.org", "password": "x"})
     assert response.status_code == 403
+
+
+@pytest.mark.django_db
+def test_every_state_changing_view_rejects_a_post_without_csrf_token(organization, owner):
+    DomainFactory(organization=organization, name="example.com")
+    member = MembershipFactory(organization=organization, user__email="member@example.com")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(owner)
+    posts = [
+        (reverse("members:add"), {"email": "x@example.com", "role": "member"}),
+        (reverse("console:user_change_role", args=[member.pk]), {"role": "administrator"}),
+        (reverse("console:user_remove", args=[member.pk]), {}),
+        (reverse("console:resend_verification"), {}),
+        (reverse("console:logout"), {}),
+        (reverse("set_language"), {"language": "ja"}),
+    ]
+    for url, data in posts:
+        assert client.post(url, data).status_code == 403, url
+    anonymous = Client(enforce_csrf_checks=True)
+    for url, data in [
+        (reverse("console:sign_up"), {"email": "a@b.test", "password1": "x", "password2": "x"}),
+        (reverse("console:login"), {"username": "owner@example.com", "password": "x"}),
+        (reverse("console:password_reset"), {"email": "owner@example.com"}),
+    ]:
+        assert anonymous.post(url, data).status_code == 403, url
+    member.refresh_from_db()
+    assert member.role == "member"
+    assert not Membership.objects.filter(user__email="x@example.com").exists()

@@ -1,4 +1,4 @@
-"""The HTTPS verifier under attack, through the full service path (issue 6).
+"""The HTTPS verifier under attack, through the full service path.
 
 domains/tests/test_verifiers_https.py proves the pure verifier against the loopback servers.
 Here the same attacks go through what an admin's click runs — domains.services.verify_now
@@ -55,7 +55,7 @@ class _World:
 
     def verify_now(self) -> DomainCheck:
         cache.clear()  # the per-domain rate limit is not under test here
-        check = services.verify_now(domain=self.domain, actor=self.admin)
+        _outcome, check = services.verify_now(domain=self.domain, actor=self.admin)
         assert check is not None
         check.refresh_from_db()
         self.domain.refresh_from_db()

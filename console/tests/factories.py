@@ -1,7 +1,9 @@
 import factory
-from django.utils import timezone
 
+from console import clock
 from console.models import Account, AuditEvent, Membership, Organization, User
+
+PASSWORD = "a-good-password-123"  # every factory user's password
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -12,14 +14,26 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"user{n}@example.com")
     full_name = factory.Sequence(lambda n: f"User {n}")
     email_verified = True
-    password = factory.django.Password("a-good-password-123")
+    password = factory.django.Password(PASSWORD)
+    date_joined = factory.LazyFunction(clock.now)
 
 
 class OrganizationFactory(factory.django.DjangoModelFactory):
+    """`OrganizationFactory(owner="boss@example.com")` also makes that user its Owner."""
+
     class Meta:
         model = Organization
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Organization {n}")
+    created_at = factory.LazyFunction(clock.now)
+
+    @factory.post_generation
+    def owner(organization, create, email, **kwargs):
+        if email:
+            MembershipFactory(
+                organization=organization, user__email=email, role=Membership.Role.OWNER, joined_via="created"
+            )
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):
@@ -29,6 +43,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     organization = factory.SubFactory(OrganizationFactory)
     role = Membership.Role.MEMBER
+    joined_at = factory.LazyFunction(clock.now)
 
 
 class AccountFactory(factory.django.DjangoModelFactory):
@@ -37,6 +52,7 @@ class AccountFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Account {n}")
     owner = factory.SubFactory(UserFactory)
+    created_at = factory.LazyFunction(clock.now)
 
 
 class AuditEventFactory(factory.django.DjangoModelFactory):
@@ -48,15 +64,6 @@ class AuditEventFactory(factory.django.DjangoModelFactory):
     action = "test.event"
 
 
-def verified_domain(organization, name, *, status="verified", auto_add_new_users=True):
-    """A Domain held by `organization` without running a check (the domains app tests checks)."""
-    from domains.models import Domain
-
-    return Domain.objects.create(
-        organization=organization,
-        name=name,
-        unicode_name=name,
-        status=status,
-        verified_at=timezone.now() if status != "pending" else None,
-        auto_add_new_users=auto_add_new_users,
-    )
+def admin_of(organization: Organization, email: str, *, role=Membership.Role.OWNER):
+    """(user, organization): a signed-in-able admin of `organization`, for view tests."""
+    return MembershipFactory(organization=organization, user__email=email, role=role, joined_via="created").user, organization

@@ -7,10 +7,10 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from console import services
+from console import registration
 from console.errors import ConsoleError
-from console.models import AuditEvent, Membership, User
-from console.tests.factories import AccountFactory, OrganizationFactory, UserFactory, verified_domain
+from console.models import Membership, User
+from console.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -64,12 +64,12 @@ def test_sign_up_does_not_reveal_an_existing_address(client, django_capture_on_c
 
 def test_the_link_is_valid_for_three_days(clock):
     user = UserFactory(email="late@somewhere.test", email_verified=False)
-    token = services.email_verification_token(user)
+    token = registration.email_verification_token(user)
     clock.advance(timedelta(days=3) - timedelta(seconds=1))
-    assert services.user_for_verification_token(token) == user
+    assert registration.user_for_verification_token(token) == user
     clock.advance(timedelta(seconds=2))
     with pytest.raises(ConsoleError) as error:
-        services.verify_email(token=token)
+        registration.verify_email(token=token)
     assert error.value.code == "expired"
     user.refresh_from_db()
     assert not user.email_verified
@@ -77,86 +77,12 @@ def test_the_link_is_valid_for_three_days(clock):
 
 def test_a_tampered_or_stale_link_is_refused(client):
     user = UserFactory(email="me@somewhere.test", email_verified=False)
-    token = services.email_verification_token(user)
+    token = registration.email_verification_token(user)
     assert client.get(reverse("console:verify_email", args=[token + "x"])).status_code == 400
     user.email = "changed@somewhere.test"
     user.save()
     with pytest.raises(ConsoleError):
-        services.verify_email(token=token)
-
-
-def test_the_link_page_verifies_only_on_post_and_says_who_manages_the_user(client, django_capture_on_commit_callbacks):
-    organization = OrganizationFactory(name="Corp Inc")
-    verified_domain(organization, "corp.test", auto_add_new_users=True)
-    user = UserFactory(email="joiner@corp.test", email_verified=False)
-    url = reverse("console:verify_email", args=[services.email_verification_token(user)])
-    response = client.get(url)
-    assert response.status_code == 200
-    user.refresh_from_db()
-    assert not user.email_verified  # a link scanner's GET verifies nothing
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url)
-    assert response.status_code == 200
-    assert "joiner@corp.test is verified" in response.text and "managed by Corp Inc" in response.text
-    user.refresh_from_db()
-    assert user.email_verified
-    assert client.post(reverse("console:verify_email", args=["not-a-token"])).status_code == 400
-
-
-def test_verification_auto_adds_to_the_organization_holding_the_domain(django_capture_on_commit_callbacks):
-    organization = OrganizationFactory()
-    verified_domain(organization, "corp.test", auto_add_new_users=True)
-    user = UserFactory(email="joiner@corp.test", email_verified=False)
-    account = AccountFactory(owner=user)
-    with django_capture_on_commit_callbacks(execute=True):
-        services.verify_email(token=services.email_verification_token(user))
-    membership = Membership.objects.get(user=user)
-    assert (membership.organization, membership.role) == (organization, "member")
-    assert (membership.joined_via, membership.via_domain) == ("auto_added", "corp.test")
-    account.refresh_from_db()
-    assert account.organization == organization
-    assert AuditEvent.objects.filter(action="user.auto_added", organization=organization).exists()
-    assert any("managed by" in message.body for message in mail.outbox)
-
-
-def test_no_auto_add_when_the_setting_is_off_or_the_domain_is_only_pending():
-    off = OrganizationFactory()
-    verified_domain(off, "off.test", auto_add_new_users=False)
-    pending = OrganizationFactory()
-    verified_domain(pending, "pending.test", status="pending")
-    for email in ("a@off.test", "b@pending.test"):
-        user = UserFactory(email=email, email_verified=False)
-        services.verify_email(token=services.email_verification_token(user))
-        assert not Membership.objects.filter(user=user).exists()
-
-
-def test_a_domain_needing_revalidation_refuses_auto_add_and_says_why():
-    organization = OrganizationFactory()
-    verified_domain(organization, "lapsed.test", status="revalidation_required")
-    user = UserFactory(email="joiner@lapsed.test", email_verified=False)
-    services.verify_email(token=services.email_verification_token(user))
-    assert not Membership.objects.filter(user=user).exists()
-    event = AuditEvent.objects.get(action="user.auto_add_refused")
-    assert event.organization == organization
-    assert event.detail["code"] == "domain_revalidation_required"
-    assert "re-validation" in event.detail["reason"]
-
-
-def test_invitation_link_sets_the_password_and_verifies_the_address(client, django_capture_on_commit_callbacks):
-    organization = OrganizationFactory()
-    verified_domain(organization, "corp.test")
-    with django_capture_on_commit_callbacks(execute=True):
-        membership = services.add_member(
-            organization=organization, email="invitee@corp.test", role="member", actor=None
-        )
-    link = re.search(r"https?://\S+/set-password/\S+/", mail.outbox[0].body).group(0)
-    path = "/" + link.split("://", 1)[1].split("/", 1)[1]
-    response = client.get(path, follow=True)
-    assert response.status_code == 200 and response.context["validlink"]
-    response = client.post(response.redirect_chain[-1][0], {"new_password1": PASSWORD, "new_password2": PASSWORD})
-    assert response.status_code == 302
-    user = User.objects.get(pk=membership.user_id)
-    assert user.email_verified and user.check_password(PASSWORD)
+        registration.verify_email(token=token)
 
 
 def test_an_unverified_user_can_ask_for_a_new_link(client, django_capture_on_commit_callbacks):

@@ -15,16 +15,17 @@ from contextlib import ExitStack
 from datetime import timedelta
 
 import pytest
+from celery import current_app as app
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_failure, task_postrun
 from django.conf import settings as django_settings
 from django.core import mail
 
-from console.celery import app
 from console.models import Account, AuditEvent, Membership
-from domains import expiry, scheduler, tasks
+from console.tests.factories import AccountFactory, MembershipFactory, OrganizationFactory
+from domains import members, scheduler, tasks
 from domains.models import Domain, DomainCheck, RemovedMember
-from domains.tests.lifecycle_factories import make_account, make_domain, make_member, make_org
+from domains.tests.factories import DomainFactory
 from tests.support.missing import skip_or_fail
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.postgres]
@@ -132,11 +133,11 @@ def dispatch_and_wait(log, *, expected_domains: int, batch_size: int = 3, alread
 @pytest.mark.django_db(transaction=True)
 def test_dispatcher_and_worker_check_due_domains(clock, redis_broker, lifecycle_settings):
     dns = lifecycle_settings
-    org = make_org(owner_email="boss@owners.test")
-    make_member(org, "admin@owners.test", role=Membership.Role.ADMINISTRATOR, language="ja")
-    good = [make_domain(org, f"good{i}.test") for i in range(4)]
-    bad = make_domain(org, "bad.test")
-    pending = make_domain(org, "new.test", status=Domain.Status.PENDING)
+    org = OrganizationFactory(name="Acme", owner="boss@owners.test")
+    MembershipFactory(organization=org, user__email="admin@owners.test", role=Membership.Role.ADMINISTRATOR, user__language="ja")
+    good = [DomainFactory(organization=org, name=f"good{i}.test") for i in range(4)]
+    bad = DomainFactory(organization=org, name="bad.test")
+    pending = DomainFactory(organization=org, name="new.test", pending=True)
     for domain in good + [pending]:
         publish(dns, domain)
     clock.advance(timedelta(hours=24))
@@ -167,8 +168,8 @@ def dispatcher_runs():
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_racing_dispatchers_and_duplicates_check_once_per_due_time(clock, redis_broker, lifecycle_settings):
     dns = lifecycle_settings
-    org = make_org()
-    domains = [make_domain(org, f"d{i}.test") for i in range(12)]
+    org = OrganizationFactory(name="Acme", owner="owner@owners.test")
+    domains = [DomainFactory(organization=org, name=f"d{i}.test") for i in range(12)]
     for domain in domains:
         publish(dns, domain)
     clock.advance(timedelta(hours=24))
@@ -197,9 +198,8 @@ def test_two_workers_racing_dispatchers_and_duplicates_check_once_per_due_time(c
         batches = sum(-(-n // 3) for n in claimed)
         # A duplicate delivery of every claim (e.g. a redelivered message) changes nothing.
         for domain in domains:
-            tasks.check_domain.delay(domain.pk, domain.next_check_at.isoformat())
-        redis_broker.wait("domains.check_batch", batches)
-        redis_broker.wait("domains.check_domain", len(domains))
+            tasks.check_batch.delay([[domain.pk, domain.next_check_at.isoformat()]])
+        redis_broker.wait("domains.check_batch", batches + len(domains))
 
     assert DomainCheck.objects.count() == 12
     assert DomainCheck.objects.values("domain", "due_at").distinct().count() == 12
@@ -209,7 +209,7 @@ def test_two_workers_racing_dispatchers_and_duplicates_check_once_per_due_time(c
 @pytest.mark.django_db(transaction=True)
 def test_a_claim_whose_worker_died_is_checked_once_after_its_lease(clock, redis_broker, lifecycle_settings):
     dns = lifecycle_settings
-    domain = make_domain(make_org(), "orphan.test")
+    domain = DomainFactory(organization=OrganizationFactory(name="Acme", owner="owner@owners.test"), name="orphan.test")
     publish(dns, domain)
     clock.advance(timedelta(hours=24))
     [lost] = scheduler.claim_due_domains(limit=10)  # claimed; its worker "dies" before running it
@@ -230,11 +230,11 @@ def test_a_claim_whose_worker_died_is_checked_once_after_its_lease(clock, redis_
 @pytest.mark.django_db(transaction=True)
 def test_the_whole_story_with_the_clock_moved(clock, redis_broker, lifecycle_settings):
     dns = lifecycle_settings
-    org = make_org(owner_email="boss@owners.test")
-    ann = make_member(org, "ann@story.test")
-    bob = make_member(org, "bob@story.test", role=Membership.Role.ADMINISTRATOR)
-    account = make_account(ann.user, org, "Ann's workspace")
-    domain = make_domain(org, "story.test")
+    org = OrganizationFactory(name="Acme", owner="boss@owners.test")
+    ann = MembershipFactory(organization=org, user__email="ann@story.test")
+    bob = MembershipFactory(organization=org, user__email="bob@story.test", role=Membership.Role.ADMINISTRATOR)
+    account = AccountFactory(owner=ann.user, organization=org, name="Ann's workspace")
+    domain = DomainFactory(organization=org, name="story.test")
     publish(dns, domain)
     log = redis_broker
     checks_run = 0
@@ -292,14 +292,14 @@ def test_the_whole_story_with_the_clock_moved(clock, redis_broker, lifecycle_set
     assert {m.to[0] for m in mail.outbox if "no longer a managed user" in m.subject} == {"ann@story.test", "bob@story.test"}
 
     # Added and verified again (a new row, a new token), then the users come back in one action.
-    again = make_domain(org, "story.test", status=Domain.Status.PENDING)
+    again = DomainFactory(organization=org, name="story.test", pending=True)
     assert again.token != domain.token
     publish(dns, again)
     with worker("two"):
         sweep(1)
     again.refresh_from_db()
     assert again.status == "verified"
-    outcome = expiry.add_back_removed_members(domain=again, actor=None)
+    outcome = members.add_back_removed_members(domain=again, actor=None)
     assert sorted(outcome.added) == ["ann@story.test", "bob@story.test"]
     assert Membership.objects.get(user=bob.user).role == "administrator"
     account.refresh_from_db()

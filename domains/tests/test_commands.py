@@ -7,8 +7,9 @@ import pytest
 from django.core.management import call_command
 
 from console.models import AuditEvent, Membership
+from console.tests.factories import MembershipFactory, OrganizationFactory
 from domains.models import Domain, DomainCheck
-from domains.tests.lifecycle_factories import make_domain, make_member, make_org
+from domains.tests.factories import DomainFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,9 +21,9 @@ def run(*args) -> str:
 
 
 def test_expire_domains_dry_run_changes_nothing_then_applies(clock):
-    org = make_org()
-    domain = make_domain(org, "old.test", status=Domain.Status.REVALIDATION_REQUIRED)
-    make_member(org, "ann@old.test")
+    org = OrganizationFactory(name="Acme", owner="owner@owners.test")
+    domain = DomainFactory(organization=org, name="old.test", failing=True)
+    MembershipFactory(organization=org, user__email="ann@old.test")
     clock.set_now(domain.grace_deadline)
     listing = run("expire_domains", "--dry-run")
     assert "would delete old.test" in listing and "would remove ann@old.test" in listing
@@ -36,8 +37,8 @@ def test_expire_domains_dry_run_changes_nothing_then_applies(clock):
 
 
 def test_domain_status_prints_state_and_history(clock):
-    org = make_org()
-    domain = make_domain(org, "shown.test", status=Domain.Status.REVALIDATION_REQUIRED)
+    org = OrganizationFactory(name="Acme", owner="owner@owners.test")
+    domain = DomainFactory(organization=org, name="shown.test", failing=True)
     clock.set_now(domain.grace_deadline)
     run("expire_domains")
     text = run("domain_status", "Shown.Test.")
@@ -47,6 +48,6 @@ def test_domain_status_prints_state_and_history(clock):
 
 
 def test_check_domains_with_nothing_due(clock):
-    make_domain(make_org(), "later.test", next_check_at=clock.now() + timedelta(hours=1))
+    DomainFactory(organization=OrganizationFactory(name="Acme", owner="owner@owners.test"), name="later.test", next_check_at=clock.now() + timedelta(hours=1))
     assert "0 due domain(s) checked." in run("check_domains")
     assert DomainCheck.objects.count() == 0

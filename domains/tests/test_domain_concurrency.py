@@ -8,9 +8,10 @@ from django.db import connection, connections
 
 from console.errors import ConsoleError
 from console.models import AuditEvent
+from console.tests.factories import OrganizationFactory, admin_of
 from domains import checking, lifecycle, services
 from domains.models import Domain, DomainCheck
-from domains.tests.domain_ui_support import make_admin, make_domain
+from domains.tests.factories import DomainFactory
 from tests.support.missing import skip_or_fail
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -24,10 +25,10 @@ def _require_postgres():
 
 @pytest.fixture
 def two_pending(dns_server, dns_settings):
-    first_owner, first_org = make_admin("owner@first.example", "First")
-    second_owner, second_org = make_admin("owner@second.example", "Second")
-    first = make_domain(first_org, "race.test")
-    second = make_domain(second_org, "race.test")
+    first_owner, first_org = admin_of(OrganizationFactory(name="First"), "owner@first.example")
+    second_owner, second_org = admin_of(OrganizationFactory(name="Second"), "owner@second.example")
+    first = DomainFactory(organization=first_org, name="race.test", pending=True)
+    second = DomainFactory(organization=second_org, name="race.test", pending=True)
     dns_server.set_txt(first.txt_host, first.txt_value, second.txt_value)
     return [(first, first_owner), (second, second_owner)]
 
@@ -66,13 +67,15 @@ def _assert_exactly_one_holder(items):
 def test_concurrent_verify_now_one_organization_wins(two_pending):
     outcomes = _in_threads(lambda domain, actor: services.verify_now(domain=domain, actor=actor), two_pending)
     winner, loser = _assert_exactly_one_holder(two_pending)
-    assert isinstance(outcomes[winner.pk], DomainCheck)
+    assert outcomes[winner.pk][0] == services.VerifyOutcome.VERIFIED
+    assert isinstance(outcomes[winner.pk][1], DomainCheck)
     lost = outcomes[loser.pk]
     # The loser either saw the winner already holding it, or lost at the constraint.
     if isinstance(lost, ConsoleError):
         assert lost.code == "held_elsewhere"
     else:
-        assert isinstance(lost, DomainCheck), lost
+        assert lost[0] == services.VerifyOutcome.HELD_ELSEWHERE, lost
+        assert isinstance(lost[1], DomainCheck), lost
         assert AuditEvent.objects.filter(action="domain.verification_refused", target_id=str(loser.pk)).exists()
         assert loser.next_check_at is None
 

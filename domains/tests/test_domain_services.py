@@ -5,16 +5,17 @@ from django.db import IntegrityError, transaction
 
 from console.errors import ConsoleError
 from console.models import AuditEvent
-from domains import selectors, services
+from console.tests.factories import OrganizationFactory, admin_of
+from domains import checking, services
 from domains.models import Domain
-from domains.tests.domain_ui_support import make_admin, make_domain
+from domains.tests.factories import DomainFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def owner_and_org():
-    return make_admin()
+    return admin_of(OrganizationFactory(name="Acme Corp"), "owner@acme-corp.example")
 
 
 def test_add_normalises_and_schedules_first_background_check(clock, owner_and_org):
@@ -65,7 +66,7 @@ def test_limit_per_organization(settings, owner_and_org):
 
 def test_duplicate_in_the_same_organization_says_which_status_and_points_to_it(owner_and_org):
     owner, organization = owner_and_org
-    existing = make_domain(organization, "acme.test", Domain.Status.VERIFIED)
+    existing = DomainFactory(organization=organization, name="acme.test")
     with pytest.raises(services.DomainAlreadyAdded) as error:
         services.add_domain(organization=organization, text="ACME.test", actor=owner)
     assert error.value.domain == existing
@@ -76,8 +77,8 @@ def test_duplicate_in_the_same_organization_says_which_status_and_points_to_it(o
 @pytest.mark.parametrize("status", [Domain.Status.VERIFIED, Domain.Status.REVALIDATION_REQUIRED])
 def test_domain_held_by_another_organization_is_refused_without_naming_it(owner_and_org, status):
     owner, organization = owner_and_org
-    _, other = make_admin("owner@globex.example", "Globex Secret Name")
-    make_domain(other, "acme.test", status)
+    _, other = admin_of(OrganizationFactory(name="Globex Secret Name"), "owner@globex.example")
+    DomainFactory(organization=other, name="acme.test", status=status)
     with pytest.raises(ConsoleError) as error:
         services.add_domain(organization=organization, text="acme.test", actor=owner)
     assert error.value.code == "held_elsewhere"
@@ -90,7 +91,7 @@ def test_domain_held_by_another_organization_is_refused_without_naming_it(owner_
 
 def test_two_organizations_may_both_hold_a_name_pending_with_different_tokens(owner_and_org):
     owner, organization = owner_and_org
-    other_owner, other = make_admin("owner@globex.example", "Globex")
+    other_owner, other = admin_of(OrganizationFactory(name="Globex"), "owner@globex.example")
     first, _ = services.add_domain(organization=organization, text="shared.test", actor=owner)
     second, _ = services.add_domain(organization=other, text="shared.test", actor=other_owner)
     assert first.status == second.status == Domain.Status.PENDING
@@ -99,8 +100,8 @@ def test_two_organizations_may_both_hold_a_name_pending_with_different_tokens(ow
 
 def test_subdomain_may_be_verified_by_another_organization_than_its_parent(owner_and_org):
     owner, organization = owner_and_org
-    _, other = make_admin("owner@globex.example", "Globex")
-    make_domain(other, "acme.test", Domain.Status.VERIFIED)
+    _, other = admin_of(OrganizationFactory(name="Globex"), "owner@globex.example")
+    DomainFactory(organization=other, name="acme.test")
     domain, _ = services.add_domain(organization=organization, text="eu.acme.test", actor=owner)
     domain.status = Domain.Status.VERIFIED
     domain.save()  # the database allows it: the one-holder rule is per exact name
@@ -109,10 +110,10 @@ def test_subdomain_may_be_verified_by_another_organization_than_its_parent(owner
 
 def test_database_refuses_a_second_holder_of_the_same_name(owner_and_org):
     _, organization = owner_and_org
-    _, other = make_admin("owner@globex.example", "Globex")
-    make_domain(organization, "acme.test", Domain.Status.VERIFIED)
+    _, other = admin_of(OrganizationFactory(name="Globex"), "owner@globex.example")
+    DomainFactory(organization=organization, name="acme.test")
     with pytest.raises(IntegrityError), transaction.atomic():
-        make_domain(other, "acme.test", Domain.Status.REVALIDATION_REQUIRED)
+        DomainFactory(organization=other, name="acme.test", failing=True)
 
 
 def test_re_adding_after_delete_gives_a_new_token_and_remembers_the_old_ones(owner_and_org):
@@ -123,17 +124,17 @@ def test_re_adding_after_delete_gives_a_new_token_and_remembers_the_old_ones(own
     services.delete_domain(domain=second, actor=owner)
     third, _ = services.add_domain(organization=organization, text="acme.test", actor=owner)
     assert len({first.token, second.token, third.token}) == 3
-    assert set(selectors.old_tokens_of(domain=third)) == {first.token, second.token}
+    assert set(checking.old_tokens_of([third])[(organization.pk, "acme.test")]) == {first.token, second.token}
     # Another organization's old rows are not ours to report.
-    other_owner, other = make_admin("owner@globex.example", "Globex")
+    other_owner, other = admin_of(OrganizationFactory(name="Globex"), "owner@globex.example")
     theirs, _ = services.add_domain(organization=other, text="acme.test", actor=other_owner)
-    assert selectors.old_tokens_of(domain=theirs) == ()
+    assert (other.pk, "acme.test") not in checking.old_tokens_of([theirs])
     assert theirs.token not in {first.token, second.token, third.token}
 
 
 def test_delete_keeps_a_record_with_the_reason_and_stops_checks(clock, owner_and_org):
     owner, organization = owner_and_org
-    domain = make_domain(organization, "acme.test", Domain.Status.VERIFIED, next_check_at=clock.now())
+    domain = DomainFactory(organization=organization, name="acme.test", next_check_at=clock.now())
     services.delete_domain(domain=domain, actor=owner)
     domain.refresh_from_db()
     assert domain.status == Domain.Status.REMOVED
@@ -147,7 +148,7 @@ def test_delete_keeps_a_record_with_the_reason_and_stops_checks(clock, owner_and
 
 def test_method_and_settings_changes_are_audited_once(owner_and_org):
     owner, organization = owner_and_org
-    domain = make_domain(organization, "acme.test")
+    domain = DomainFactory(organization=organization, name="acme.test", pending=True)
     services.choose_method(domain=domain, method=Domain.Method.HTTPS, actor=owner)
     services.choose_method(domain=domain, method=Domain.Method.HTTPS, actor=owner)
     assert Domain.objects.get(pk=domain.pk).method == Domain.Method.HTTPS
@@ -164,6 +165,6 @@ def test_method_and_settings_changes_are_audited_once(owner_and_org):
 
 def test_verify_now_refuses_a_removed_domain(owner_and_org):
     owner, organization = owner_and_org
-    domain = make_domain(organization, "acme.test", Domain.Status.REMOVED)
+    domain = DomainFactory(organization=organization, name="acme.test", removed=True)
     with pytest.raises(ConsoleError):
         services.verify_now(domain=domain, actor=owner)

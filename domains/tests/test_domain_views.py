@@ -8,10 +8,11 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from console.models import AuditEvent, Membership
+from console.tests.factories import PASSWORD, OrganizationFactory, admin_of
 from domains import checking
 from domains.models import Domain, DomainCheck
 from domains.selectors import rendered_check
-from domains.tests.domain_ui_support import PASSWORD, make_admin, make_domain
+from domains.tests.factories import DomainFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +21,7 @@ HELD_ELSEWHERE = "This domain has been verified by another organization. If you 
 
 @pytest.fixture
 def owner_and_org():
-    return make_admin()
+    return admin_of(OrganizationFactory(name="Acme Corp"), "owner@acme-corp.example")
 
 
 @pytest.fixture
@@ -32,8 +33,8 @@ def admin_client(owner_and_org):
 
 @pytest.fixture
 def other_org_domain():
-    _, other = make_admin("owner@globex.example", "Globex")
-    return make_domain(other, "globex.test", Domain.Status.VERIFIED)
+    _, other = admin_of(OrganizationFactory(name="Globex"), "owner@globex.example")
+    return DomainFactory(organization=other, name="globex.test")
 
 
 def text_of(response) -> str:
@@ -55,18 +56,9 @@ def test_empty_list_explains_what_a_domain_is_for(admin_client):
 def test_list_shows_status_method_checks_and_countdown(clock, admin_client, owner_and_org):
     _, organization = owner_and_org
     now = clock.now()
-    make_domain(organization, "pending.test", next_check_at=now + timedelta(minutes=5))
-    make_domain(
-        organization,
-        "lapsing.test",
-        Domain.Status.REVALIDATION_REQUIRED,
-        method=Domain.Method.HTTPS,
-        last_checked_at=now,
-        last_outcome="not_found",
-        failing_since=now - timedelta(days=3),
-        grace_deadline=now + timedelta(days=27, hours=2),
-    )
-    make_domain(organization, "gone.test", Domain.Status.REMOVED)
+    DomainFactory(organization=organization, name="pending.test", pending=True, next_check_at=now + timedelta(minutes=5))
+    DomainFactory(organization=organization, name="lapsing.test", failing=True, method=Domain.Method.HTTPS, last_checked_at=now, last_outcome="not_found", failing_since=now - timedelta(days=3), grace_deadline=now + timedelta(days=27, hours=2))
+    DomainFactory(organization=organization, name="gone.test", removed=True)
     body = text_of(admin_client.get(reverse("domains:list")))
     assert "pending.test" in body and "lapsing.test" in body
     assert "gone.test" not in body
@@ -119,7 +111,7 @@ def test_add_rejections_show_a_message(admin_client, text, expected):
 
 
 def test_add_duplicate_names_the_status_and_links_to_it(admin_client, owner_and_org):
-    existing = make_domain(owner_and_org[1], "acme.test", Domain.Status.VERIFIED)
+    existing = DomainFactory(organization=owner_and_org[1], name="acme.test")
     body = text_of(admin_client.post(reverse("domains:add"), {"domain": "acme.test"}))
     assert "This organization already has acme.test (Verified)." in body
     assert reverse("domains:detail", args=[existing.pk]) in body
@@ -133,7 +125,7 @@ def test_add_held_elsewhere_does_not_name_the_other_organization(admin_client, o
 
 def test_add_over_the_limit(settings, admin_client, owner_and_org):
     settings.DOMAIN_MAX_PER_ORGANIZATION = 1
-    make_domain(owner_and_org[1], "one.test")
+    DomainFactory(organization=owner_and_org[1], name="one.test", pending=True)
     body = text_of(admin_client.post(reverse("domains:add"), {"domain": "two.test"}))
     assert "the most allowed" in body
     assert Domain.objects.count() == 1
@@ -144,7 +136,7 @@ def test_add_over_the_limit(settings, admin_client, owner_and_org):
 
 def test_verify_page_shows_dns_and_html_instructions(settings, admin_client, owner_and_org):
     settings.DOMAIN_TXT_SUGGESTED_TTL = 600
-    domain = make_domain(owner_and_org[1], "acme.test")
+    domain = DomainFactory(organization=owner_and_org[1], name="acme.test", pending=True)
     body = text_of(admin_client.get(reverse("domains:verify", args=[domain.pk])))
     assert "_twilio.acme.test" in body
     assert f">{settings.DOMAIN_TXT_LABEL}<" in body  # for providers that append the zone
@@ -160,19 +152,14 @@ def test_verify_page_shows_dns_and_html_instructions(settings, admin_client, own
 
 
 def test_revalidation_required_button_says_re_validate(clock, admin_client, owner_and_org):
-    domain = make_domain(
-        owner_and_org[1],
-        "acme.test",
-        Domain.Status.REVALIDATION_REQUIRED,
-        grace_deadline=clock.now() + timedelta(days=10, hours=1),
-    )
+    domain = DomainFactory(organization=owner_and_org[1], name="acme.test", failing=True, grace_deadline=clock.now() + timedelta(days=10, hours=1))
     body = text_of(admin_client.get(reverse("domains:verify", args=[domain.pk])))
     assert ">Re-validate</button>" in body
     assert "Re-validate within 10 days" in body
 
 
 def test_choosing_a_method_is_a_post(admin_client, owner_and_org):
-    domain = make_domain(owner_and_org[1], "acme.test")
+    domain = DomainFactory(organization=owner_and_org[1], name="acme.test", pending=True)
     assert admin_client.get(reverse("domains:method", args=[domain.pk])).status_code == 405
     response = admin_client.post(reverse("domains:method", args=[domain.pk]), {"method": "https"})
     assert response.status_code == 302
@@ -183,7 +170,7 @@ def test_choosing_a_method_is_a_post(admin_client, owner_and_org):
 
 
 def test_html_file_download(settings, admin_client, owner_and_org):
-    domain = make_domain(owner_and_org[1], "acme.test")
+    domain = DomainFactory(organization=owner_and_org[1], name="acme.test", pending=True)
     response = admin_client.get(reverse("domains:html_file", args=[domain.pk]))
     assert response.status_code == 200
     assert response["Content-Disposition"] == f'attachment; filename="{settings.DOMAIN_HTML_FILENAME}"'
@@ -192,7 +179,7 @@ def test_html_file_download(settings, admin_client, owner_and_org):
 
 
 def test_stored_check_messages_are_rendered_with_their_parameters(clock, admin_client, owner_and_org):
-    domain = make_domain(owner_and_org[1], "acme.test")
+    domain = DomainFactory(organization=owner_and_org[1], name="acme.test", pending=True)
     DomainCheck.objects.create(
         domain=domain,
         method="dns",
@@ -214,7 +201,7 @@ def test_stored_check_messages_are_rendered_with_their_parameters(clock, admin_c
 
 def test_verify_now_with_the_record_published_verifies(clock, admin_client, owner_and_org, dns_server, dns_settings):
     owner, organization = owner_and_org
-    domain = make_domain(organization, "acme.test")
+    domain = DomainFactory(organization=organization, name="acme.test", pending=True)
     dns_server.set_txt(domain.txt_host, domain.txt_value)
     response = admin_client.post(reverse("domains:verify_now", args=[domain.pk]), follow=True)
     domain.refresh_from_db()
@@ -231,7 +218,7 @@ def test_verify_now_with_the_record_published_verifies(clock, admin_client, owne
 def test_verify_now_without_the_record_shows_what_was_found(
     clock, admin_client, owner_and_org, dns_server, dns_settings
 ):
-    domain = make_domain(owner_and_org[1], "absent.test")
+    domain = DomainFactory(organization=owner_and_org[1], name="absent.test", pending=True)
     dns_server.set_txt("_twilio.absent.test", "twilio-domain-verification=0123456789abcdef0123456789abcdef")
     response = admin_client.post(reverse("domains:verify_now", args=[domain.pk]), follow=True)
     domain.refresh_from_db()
@@ -248,7 +235,7 @@ def test_verify_now_without_the_record_shows_what_was_found(
 def test_verify_now_by_html_file_over_https(
     clock, settings, admin_client, owner_and_org, dns_server, dns_settings, https_server, https_settings
 ):
-    domain = make_domain(owner_and_org[1], "files.test", method=Domain.Method.HTTPS)
+    domain = DomainFactory(organization=owner_and_org[1], name="files.test", pending=True, method=Domain.Method.HTTPS)
     dns_server.set_a("files.test", "127.0.0.1")
     https_server.put("files.test", f"/{settings.DOMAIN_HTML_FILENAME}", checking.html_file_content(domain.token))
     response = admin_client.post(reverse("domains:verify_now", args=[domain.pk]), follow=True)
@@ -259,7 +246,7 @@ def test_verify_now_by_html_file_over_https(
 
 
 def test_verify_now_for_a_name_verified_elsewhere_is_refused(admin_client, owner_and_org, other_org_domain):
-    domain = make_domain(owner_and_org[1], other_org_domain.name)
+    domain = DomainFactory(organization=owner_and_org[1], name=other_org_domain.name, pending=True)
     body = text_of(admin_client.post(reverse("domains:verify_now", args=[domain.pk]), follow=True))
     assert HELD_ELSEWHERE in body
     assert not domain.checks.exists()
@@ -270,7 +257,7 @@ def test_verify_now_for_a_name_verified_elsewhere_is_refused(admin_client, owner
 
 def test_details_page(clock, admin_client, owner_and_org, django_assert_max_num_queries):
     owner, organization = owner_and_org
-    domain = make_domain(organization, "acme.test", Domain.Status.VERIFIED, verified_at=clock.now())
+    domain = DomainFactory(organization=organization, name="acme.test", verified_at=clock.now())
     DomainCheck.objects.bulk_create(
         [
             DomainCheck(
@@ -299,7 +286,7 @@ def test_details_page(clock, admin_client, owner_and_org, django_assert_max_num_
 
 
 def test_settings_form_turns_auto_add_off_and_on(admin_client, owner_and_org):
-    domain = make_domain(owner_and_org[1], "acme.test", Domain.Status.VERIFIED)
+    domain = DomainFactory(organization=owner_and_org[1], name="acme.test")
     admin_client.post(reverse("domains:settings", args=[domain.pk]), {})
     domain.refresh_from_db()
     assert domain.auto_add_new_users is False
@@ -311,7 +298,7 @@ def test_settings_form_turns_auto_add_off_and_on(admin_client, owner_and_org):
 
 def test_delete_confirm_page_then_delete_keeps_members(admin_client, owner_and_org):
     owner, organization = owner_and_org
-    domain = make_domain(organization, "acme.test", Domain.Status.VERIFIED)
+    domain = DomainFactory(organization=organization, name="acme.test")
     page = admin_client.get(reverse("domains:delete", args=[domain.pk]))
     assert page.status_code == 200
     body = text_of(page)
@@ -357,10 +344,10 @@ def test_other_organizations_domains_are_not_listed(admin_client, other_org_doma
 
 
 def test_members_and_anonymous_users_are_kept_out(owner_and_org):
-    domain = make_domain(owner_and_org[1], "acme.test")
+    domain = DomainFactory(organization=owner_and_org[1], name="acme.test", pending=True)
     anonymous = Client()
     assert anonymous.get(reverse("domains:list")).status_code == 302
-    member, _ = make_admin("member@acme-corp.example", "Member Org", role=Membership.Role.MEMBER)
+    member, _ = admin_of(OrganizationFactory(name="Member Org"), "member@acme-corp.example", role=Membership.Role.MEMBER)
     client = Client()
     client.force_login(member)
     assert client.get(reverse("domains:list")).status_code == 403
@@ -369,7 +356,7 @@ def test_members_and_anonymous_users_are_kept_out(owner_and_org):
 
 def test_every_post_needs_the_csrf_token(owner_and_org):
     owner, organization = owner_and_org
-    domain = make_domain(organization, "acme.test")
+    domain = DomainFactory(organization=organization, name="acme.test", pending=True)
     client = Client(enforce_csrf_checks=True)
     assert client.login(email=owner.email, password=PASSWORD)
     posts = [

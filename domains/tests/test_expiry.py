@@ -7,24 +7,25 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from console.admission import email_admission
 from console.models import Account, AuditEvent, Membership
-from domains import expiry
+from console.tests.factories import AccountFactory, MembershipFactory, OrganizationFactory
+from domains import expiry, members
+from domains.admission import admission
 from domains.models import Domain, RemovedMember
-from domains.tests.lifecycle_factories import make_account, make_domain, make_member, make_org
+from domains.tests.factories import DomainFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def world(clock):
-    org = make_org(owner_email="boss@owners.test")
-    domain = make_domain(org, "acme.test", status=Domain.Status.REVALIDATION_REQUIRED)
-    alice = make_member(org, "alice@acme.test", language="ja")
-    admin = make_member(org, "root@acme.test", role=Membership.Role.ADMINISTRATOR)
-    sub = make_member(org, "carol@eu.acme.test")  # a subdomain: not removed
-    other = make_member(org, "dave@other.test")
-    account = make_account(alice.user, org, "Alice's workspace")
+    org = OrganizationFactory(name="Acme", owner="boss@owners.test")
+    domain = DomainFactory(organization=org, name="acme.test", failing=True)
+    alice = MembershipFactory(organization=org, user__email="alice@acme.test", user__language="ja")
+    admin = MembershipFactory(organization=org, user__email="root@acme.test", role=Membership.Role.ADMINISTRATOR)
+    sub = MembershipFactory(organization=org, user__email="carol@eu.acme.test")  # a subdomain: not removed
+    other = MembershipFactory(organization=org, user__email="dave@other.test")
+    account = AccountFactory(owner=alice.user, organization=org, name="Alice's workspace")
     return {"org": org, "domain": domain, "alice": alice, "admin": admin, "sub": sub, "other": other, "account": account}
 
 
@@ -94,10 +95,10 @@ def test_revalidated_domain_is_not_expired(clock, world):
 
 
 def test_the_organization_keeps_an_owner(clock):
-    org = make_org(owner_email="first@solo.test")
-    make_member(org, "second@solo.test", role=Membership.Role.OWNER)
-    make_member(org, "staff@solo.test")
-    domain = make_domain(org, "solo.test", status=Domain.Status.REVALIDATION_REQUIRED)
+    org = OrganizationFactory(name="Acme", owner="first@solo.test")
+    MembershipFactory(organization=org, user__email="second@solo.test", role=Membership.Role.OWNER)
+    MembershipFactory(organization=org, user__email="staff@solo.test")
+    domain = DomainFactory(organization=org, name="solo.test", failing=True)
     clock.set_now(domain.grace_deadline)
     [outcome] = expiry.expire_lapsed_domains()
     owners = list(Membership.objects.filter(organization=org, role=Membership.Role.OWNER).values_list("user__email", flat=True))
@@ -118,12 +119,12 @@ def _expire_and_reverify(clock, world):
     clock.set_now(world["domain"].grace_deadline)
     expiry.expire_lapsed_domains()
     clock.advance(timedelta(days=2))
-    return make_domain(world["org"], "acme.test", status=Domain.Status.VERIFIED)
+    return DomainFactory(organization=world["org"], name="acme.test")
 
 
 def test_add_back_restores_roles_and_accounts(clock, world):
     again = _expire_and_reverify(clock, world)
-    outcome = expiry.add_back_removed_members(domain=again, actor=None)
+    outcome = members.add_back_removed_members(domain=again, actor=None)
     assert sorted(outcome.added) == ["alice@acme.test", "root@acme.test"]
     alice = Membership.objects.get(user=world["alice"].user)
     assert alice.organization_id == world["org"].pk and alice.role == "member" and alice.joined_via == "added_back"
@@ -132,15 +133,15 @@ def test_add_back_restores_roles_and_accounts(clock, world):
     assert RemovedMember.objects.filter(added_back_at__isnull=True).count() == 0
     assert AuditEvent.objects.filter(action="user.added_back").count() == 2
     # Idempotent: nobody left to add.
-    again_outcome = expiry.add_back_removed_members(domain=again, actor=None)
+    again_outcome = members.add_back_removed_members(domain=again, actor=None)
     assert again_outcome.added == [] and again_outcome.skipped == []
 
 
 def test_add_back_skips_users_who_joined_another_organization(clock, world):
     again = _expire_and_reverify(clock, world)
-    elsewhere = make_org("Elsewhere", "x@elsewhere.test")
+    elsewhere = OrganizationFactory(name="Elsewhere", owner="x@elsewhere.test")
     Membership.objects.create(user=world["alice"].user, organization=elsewhere)
-    outcome = expiry.add_back_removed_members(domain=again, actor=None)
+    outcome = members.add_back_removed_members(domain=again, actor=None)
     assert outcome.added == ["root@acme.test"]
     assert outcome.skipped[0][0] == "alice@acme.test"
     assert "another organization" in outcome.skipped[0][1]
@@ -152,9 +153,9 @@ def test_add_back_refused_until_verified_again(clock, world):
 
     clock.set_now(world["domain"].grace_deadline)
     expiry.expire_lapsed_domains()
-    pending = make_domain(world["org"], "acme.test", status=Domain.Status.PENDING)
+    pending = DomainFactory(organization=world["org"], name="acme.test", pending=True)
     with pytest.raises(ConsoleError):
-        expiry.add_back_removed_members(domain=pending, actor=None)
+        members.add_back_removed_members(domain=pending, actor=None)
     assert Membership.objects.filter(user__email_domain="acme.test").count() == 0
 
 
@@ -171,7 +172,7 @@ def test_add_back_view_is_post_only_csrf_protected_and_scoped(clock, world, clie
     assert response.status_code == 302
     assert Membership.objects.filter(user__email_domain="acme.test").count() == 2
     # Another organization's admin gets a 404.
-    stranger_org = make_org("Other", "admin@stranger.test")
+    stranger_org = OrganizationFactory(name="Other", owner="admin@stranger.test")
     client.force_login(Membership.objects.get(organization=stranger_org).user)
     assert client.post(url).status_code == 404
 
@@ -187,10 +188,10 @@ def test_add_back_view_refuses_without_csrf_token(clock, world):
 
 
 def test_no_new_users_while_revalidation_is_required(clock, world):
-    admission = email_admission(world["org"], "new@acme.test")
-    assert not admission.allowed and admission.code == "domain_revalidation_required"
+    decision = admission(world["org"], "new@acme.test")
+    assert not decision.allowed and decision.code == "domain_revalidation_required"
     from console.errors import ConsoleError
-    from console.services import add_member
+    from domains.members import add_member
 
     with pytest.raises(ConsoleError) as refused:
         add_member(organization=world["org"], email="new@acme.test", role="member", actor=None)

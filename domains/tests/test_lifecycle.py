@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 
 from console.models import AuditEvent
+from console.tests.factories import MembershipFactory, OrganizationFactory
 from domains import lifecycle, scheduler
 from domains.models import Domain, DomainCheck
-from domains.tests.lifecycle_factories import make_domain, make_member, make_org, result
+from domains.tests.factories import DomainFactory, check_result
 from domains.verifiers import INCONCLUSIVE, MISMATCH, NOT_FOUND, VERIFIED
 
 pytestmark = pytest.mark.django_db
@@ -24,13 +25,14 @@ def _no_jitter(settings):
 
 def apply(domain, outcome, *, due=True):
     domain.refresh_from_db()
-    return lifecycle.apply_check_result(
-        domain_id=domain.pk, result=result(outcome), trigger=SCHEDULE, due_at=domain.next_check_at if due else None
+    applied = lifecycle.apply_check_result(
+        domain_id=domain.pk, result=check_result(outcome), trigger=SCHEDULE, due_at=domain.next_check_at if due else None
     )
+    return applied.check if applied else None
 
 
 def test_pending_becomes_verified_and_is_rechecked_24h_later(clock):
-    domain = make_domain(make_org(), status=Domain.Status.PENDING)
+    domain = DomainFactory(organization=OrganizationFactory(name="Acme", owner="owner@owners.test"), pending=True, name="example.test")
     check = apply(domain, VERIFIED)
     domain.refresh_from_db()
     assert check.outcome == VERIFIED
@@ -41,7 +43,7 @@ def test_pending_becomes_verified_and_is_rechecked_24h_later(clock):
 
 
 def test_recheck_is_due_at_24h_not_at_23h59(clock):
-    domain = make_domain(make_org(), status=Domain.Status.PENDING)
+    domain = DomainFactory(organization=OrganizationFactory(name="Acme", owner="owner@owners.test"), pending=True, name="example.test")
     apply(domain, VERIFIED)
     clock.advance(timedelta(hours=23, minutes=59))
     assert scheduler.claim_due_domains(limit=10) == []
@@ -52,7 +54,7 @@ def test_recheck_is_due_at_24h_not_at_23h59(clock):
 
 
 def test_definitive_failure_starts_the_30_day_grace_period(clock):
-    domain = make_domain(make_org())
+    domain = DomainFactory(organization=OrganizationFactory(name="Acme", owner="owner@owners.test"), name="example.test")
     clock.advance(timedelta(hours=24))
     apply(domain, NOT_FOUND)
     domain.refresh_from_db()
@@ -67,7 +69,7 @@ def test_definitive_failure_starts_the_30_day_grace_period(clock):
 
 
 def test_mismatch_is_definitive_too(clock):
-    domain = make_domain(make_org())
+    domain = DomainFactory(organization=OrganizationFactory(name="Acme", owner="owner@owners.test"), name="example.test")
     clock.advance(timedelta(hours=24))
     apply(domain, MISMATCH)
     domain.refresh_from_db()
@@ -75,7 +77,7 @@ def test_mismatch_is_definitive_too(clock):
 
 
 def test_inconclusive_for_71h_keeps_verified_72h_starts_grace(clock):
-    domain = make_domain(make_org())
+    domain = DomainFactory(organization=OrganizationFactory(name="Acme", owner="owner@owners.test"), name="example.test")
     clock.advance(timedelta(hours=24))
     started = clock.now()
     apply(domain, INCONCLUSIVE)
@@ -97,7 +99,7 @@ def test_inconclusive_for_71h_keeps_verified_72h_starts_grace(clock):
 
 
 def test_a_success_resets_the_inconclusive_streak(clock):
-    domain = make_domain(make_org())
+    domain = DomainFactory(organization=OrganizationFactory(name="Acme", owner="owner@owners.test"), name="example.test")
     clock.advance(timedelta(hours=24))
     apply(domain, INCONCLUSIVE)
     clock.advance(timedelta(hours=70))
@@ -110,7 +112,7 @@ def test_a_success_resets_the_inconclusive_streak(clock):
 
 
 def test_inconclusive_never_revokes_a_failing_domain_nor_restores_it(clock):
-    domain = make_domain(make_org(), status=Domain.Status.REVALIDATION_REQUIRED)
+    domain = DomainFactory(organization=OrganizationFactory(name="Acme", owner="owner@owners.test"), failing=True, name="example.test")
     deadline = domain.grace_deadline
     clock.advance(timedelta(hours=6))
     apply(domain, INCONCLUSIVE)
@@ -120,7 +122,7 @@ def test_inconclusive_never_revokes_a_failing_domain_nor_restores_it(clock):
 
 
 def test_success_during_grace_restores_verified(clock):
-    domain = make_domain(make_org(), status=Domain.Status.REVALIDATION_REQUIRED, reminders_sent=[30])
+    domain = DomainFactory(organization=OrganizationFactory(name="Acme", owner="owner@owners.test"), failing=True, name="example.test", reminders_sent=[30])
     clock.advance(timedelta(hours=6))
     apply(domain, VERIFIED)
     domain.refresh_from_db()
@@ -131,7 +133,7 @@ def test_success_during_grace_restores_verified(clock):
 
 
 def test_pending_backs_off_and_stops_72h_after_the_last_click(clock):
-    domain = make_domain(make_org(), status=Domain.Status.PENDING)
+    domain = DomainFactory(organization=OrganizationFactory(name="Acme", owner="owner@owners.test"), pending=True, name="example.test")
     clicked = clock.now()
     apply(domain, NOT_FOUND)
     domain.refresh_from_db()
@@ -153,25 +155,25 @@ def test_pending_backs_off_and_stops_72h_after_the_last_click(clock):
 
 
 def test_one_check_per_due_time_and_stale_claims_ignored(clock):
-    domain = make_domain(make_org())
+    domain = DomainFactory(organization=OrganizationFactory(name="Acme", owner="owner@owners.test"), name="example.test")
     clock.advance(timedelta(hours=24))
     due = domain.next_check_at
-    assert lifecycle.apply_check_result(domain_id=domain.pk, result=result(VERIFIED), trigger=SCHEDULE, due_at=due)
+    assert lifecycle.apply_check_result(domain_id=domain.pk, result=check_result(VERIFIED), trigger=SCHEDULE, due_at=due)
     # Same due time again (a second worker, a re-delivered task): nothing happens.
-    assert lifecycle.apply_check_result(domain_id=domain.pk, result=result(NOT_FOUND), trigger=SCHEDULE, due_at=due) is None
+    assert lifecycle.apply_check_result(domain_id=domain.pk, result=check_result(NOT_FOUND), trigger=SCHEDULE, due_at=due) is None
     domain.refresh_from_db()
     assert domain.status == Domain.Status.VERIFIED
     assert DomainCheck.objects.filter(domain=domain).count() == 1
 
 
 def test_removed_domain_is_never_checked(clock):
-    domain = make_domain(make_org(), status=Domain.Status.REMOVED, next_check_at=None)
-    assert lifecycle.apply_check_result(domain_id=domain.pk, result=result(VERIFIED), trigger=SCHEDULE) is None
+    domain = DomainFactory(organization=OrganizationFactory(name="Acme", owner="owner@owners.test"), removed=True, name="example.test", next_check_at=None)
+    assert lifecycle.apply_check_result(domain_id=domain.pk, result=check_result(VERIFIED), trigger=SCHEDULE) is None
 
 
 def test_first_organization_to_verify_wins(clock):
-    winner = make_domain(make_org("A", "a@a.test"), "shared.test")
-    loser = make_domain(make_org("B", "b@b.test"), "shared.test", status=Domain.Status.PENDING)
+    winner = DomainFactory(organization=OrganizationFactory(name="A", owner="a@a.test"), name="shared.test")
+    loser = DomainFactory(organization=OrganizationFactory(name="B", owner="b@b.test"), name="shared.test", pending=True)
     check = apply(loser, VERIFIED)
     loser.refresh_from_db()
     assert check is not None
@@ -192,12 +194,12 @@ def test_first_organization_to_verify_wins(clock):
     ],
 )
 def test_bulk_path_gives_the_same_state_as_the_single_path(clock, status, outcomes):
-    org = make_org()
-    single = make_domain(org, "single.test", status=status)
-    bulk = make_domain(org, "bulk.test", status=status)
+    org = OrganizationFactory(name="Acme", owner="owner@owners.test")
+    single = DomainFactory(organization=org, name="single.test", status=status)
+    bulk = DomainFactory(organization=org, name="bulk.test", status=status)
     for outcome in outcomes:
         apply(single, outcome, due=False)
-        lifecycle.apply_check_results_bulk([(bulk.pk, bulk.next_check_at, result(outcome))])
+        lifecycle.apply_check_results_bulk([(bulk.pk, bulk.next_check_at, check_result(outcome))])
     single.refresh_from_db()
     bulk.refresh_from_db()
     for field in lifecycle.TRANSITION_FIELDS:
@@ -208,23 +210,23 @@ def test_bulk_path_gives_the_same_state_as_the_single_path(clock, status, outcom
 
 
 def test_bulk_path_skips_stale_and_duplicate_due_times(clock):
-    org = make_org()
-    domain = make_domain(org)
+    org = OrganizationFactory(name="Acme", owner="owner@owners.test")
+    domain = DomainFactory(organization=org, name="example.test")
     clock.advance(timedelta(hours=24))
     due = domain.next_check_at
-    first = lifecycle.apply_check_results_bulk([(domain.pk, due, result(VERIFIED))])
-    again = lifecycle.apply_check_results_bulk([(domain.pk, due, result(NOT_FOUND))])
+    first = lifecycle.apply_check_results_bulk([(domain.pk, due, check_result(VERIFIED))])
+    again = lifecycle.apply_check_results_bulk([(domain.pk, due, check_result(NOT_FOUND))])
     assert (first.applied, again.applied, again.skipped) == (1, 0, 1)
     domain.refresh_from_db()
     assert domain.status == Domain.Status.VERIFIED
 
 
 def test_bulk_batch_costs_a_fixed_number_of_queries(clock, django_assert_max_num_queries):
-    org = make_org()
-    make_member(org, "admin@owners.test")
-    domains = [make_domain(org, f"d{i}.test") for i in range(30)]
+    org = OrganizationFactory(name="Acme", owner="owner@owners.test")
+    MembershipFactory(organization=org, user__email="admin@owners.test")
+    domains = [DomainFactory(organization=org, name=f"d{i}.test") for i in range(30)]
     clock.advance(timedelta(hours=24))
-    items = [(d.pk, d.next_check_at, result(NOT_FOUND if i % 2 else VERIFIED)) for i, d in enumerate(domains)]
+    items = [(d.pk, d.next_check_at, check_result(NOT_FOUND if i % 2 else VERIFIED)) for i, d in enumerate(domains)]
     with django_assert_max_num_queries(6):
         outcome = lifecycle.apply_check_results_bulk(items)
     assert outcome.applied == 30

@@ -6,9 +6,9 @@ import pytest
 from django.core import mail
 
 from console.models import AuditEvent, Membership
+from console.tests.factories import MembershipFactory, OrganizationFactory
 from domains import reminders
-from domains.models import Domain
-from domains.tests.lifecycle_factories import make_domain, make_member, make_org
+from domains.tests.factories import DomainFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -19,10 +19,10 @@ def sweep(capture):
 
 
 def test_reminders_at_30_7_and_1_days_left_once_each(clock, django_capture_on_commit_callbacks):
-    org = make_org(owner_email="boss@owners.test")
-    make_member(org, "admin@owners.test", role=Membership.Role.ADMINISTRATOR)
-    make_member(org, "member@owners.test")  # not an admin: no reminder
-    domain = make_domain(org, "late.test", status=Domain.Status.REVALIDATION_REQUIRED)
+    org = OrganizationFactory(name="Acme", owner="boss@owners.test")
+    MembershipFactory(organization=org, user__email="admin@owners.test", role=Membership.Role.ADMINISTRATOR)
+    MembershipFactory(organization=org, user__email="member@owners.test")  # not an admin: no reminder
+    domain = DomainFactory(organization=org, name="late.test", failing=True)
     deadline = domain.grace_deadline
 
     assert sweep(django_capture_on_commit_callbacks) == 1  # 30 days left, at once
@@ -52,8 +52,8 @@ def test_reminders_at_30_7_and_1_days_left_once_each(clock, django_capture_on_co
 
 
 def test_a_missed_sweep_sends_only_the_most_urgent(clock, django_capture_on_commit_callbacks):
-    org = make_org(owner_email="boss@owners.test")
-    domain = make_domain(org, "late.test", status=Domain.Status.REVALIDATION_REQUIRED)
+    org = OrganizationFactory(name="Acme", owner="boss@owners.test")
+    domain = DomainFactory(organization=org, name="late.test", failing=True)
     clock.set_now(domain.grace_deadline - timedelta(hours=20))
     assert sweep(django_capture_on_commit_callbacks) == 1
     assert len(mail.outbox) == 1 and "1 day left" in mail.outbox[0].subject
@@ -62,8 +62,8 @@ def test_a_missed_sweep_sends_only_the_most_urgent(clock, django_capture_on_comm
 
 
 def test_reminder_says_what_to_fix_in_the_recipients_language(clock, django_capture_on_commit_callbacks):
-    org = make_org(owner_email="boss@owners.test")
-    domain = make_domain(org, "late.test", status=Domain.Status.REVALIDATION_REQUIRED)
+    org = OrganizationFactory(name="Acme", owner="boss@owners.test")
+    domain = DomainFactory(organization=org, name="late.test", failing=True)
     sweep(django_capture_on_commit_callbacks)
     [message] = mail.outbox
     assert domain.txt_host in message.body and domain.txt_value in message.body
@@ -72,6 +72,6 @@ def test_reminder_says_what_to_fix_in_the_recipients_language(clock, django_capt
 
 
 def test_verified_domains_get_no_reminders(clock, django_capture_on_commit_callbacks):
-    make_domain(make_org(), "fine.test")
+    DomainFactory(organization=OrganizationFactory(name="Acme", owner="owner@owners.test"), name="fine.test")
     assert sweep(django_capture_on_commit_callbacks) == 0
     assert mail.outbox == []

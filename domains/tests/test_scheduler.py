@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 
 from console.models import TaskHeartbeat
+from console.tests.factories import OrganizationFactory
 from domains import scheduler
-from domains.models import Domain
-from domains.tests.lifecycle_factories import make_domain, make_org
+from domains.tests.factories import DomainFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,14 +20,14 @@ def _settings(settings):
 
 
 def test_claims_only_due_domains_oldest_first_in_batches(clock):
-    org = make_org()
+    org = OrganizationFactory(name="Acme", owner="owner@owners.test")
     now = clock.now()
-    late = make_domain(org, "late.test", next_check_at=now - timedelta(hours=2))
-    due = make_domain(org, "due.test", next_check_at=now)
-    make_domain(org, "later.test", next_check_at=now + timedelta(seconds=1))
-    make_domain(org, "gone.test", status=Domain.Status.REMOVED, next_check_at=now - timedelta(days=1))
-    make_domain(org, "idle.test", status=Domain.Status.PENDING, next_check_at=None)
-    pending = make_domain(org, "pending.test", status=Domain.Status.PENDING)
+    late = DomainFactory(organization=org, name="late.test", next_check_at=now - timedelta(hours=2))
+    due = DomainFactory(organization=org, name="due.test", next_check_at=now)
+    DomainFactory(organization=org, name="later.test", next_check_at=now + timedelta(seconds=1))
+    DomainFactory(organization=org, name="gone.test", removed=True, next_check_at=now - timedelta(days=1))
+    DomainFactory(organization=org, name="idle.test", pending=True, next_check_at=None)
+    pending = DomainFactory(organization=org, name="pending.test", pending=True)
     first = scheduler.claim_due_domains(limit=2)
     assert [c.domain_id for c in first] == [late.pk, due.pk]
     second = scheduler.claim_due_domains(limit=2)
@@ -39,7 +39,7 @@ def test_claims_only_due_domains_oldest_first_in_batches(clock):
 
 
 def test_a_claim_whose_worker_died_is_claimed_again_after_its_lease(clock):
-    domain = make_domain(make_org(), "x.test", next_check_at=clock.now())
+    domain = DomainFactory(organization=OrganizationFactory(name="Acme", owner="owner@owners.test"), name="x.test", next_check_at=clock.now())
     [claim] = scheduler.claim_due_domains(limit=10)
     clock.advance(timedelta(seconds=599))
     assert scheduler.claim_due_domains(limit=10) == []
@@ -50,9 +50,9 @@ def test_a_claim_whose_worker_died_is_claimed_again_after_its_lease(clock):
 
 
 def test_dispatch_records_a_heartbeat_and_hands_over_every_batch(clock, settings):
-    org = make_org()
+    org = OrganizationFactory(name="Acme", owner="owner@owners.test")
     for i in range(5):
-        make_domain(org, f"d{i}.test", next_check_at=clock.now())
+        DomainFactory(organization=org, name=f"d{i}.test", next_check_at=clock.now())
     batches = []
     assert scheduler.dispatch_due(enqueue=batches.append, batch_size=2) == 5
     assert [len(b) for b in batches] == [2, 2, 1]
@@ -66,9 +66,9 @@ def test_claim_costs_two_queries_whatever_the_batch(clock):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    org = make_org()
+    org = OrganizationFactory(name="Acme", owner="owner@owners.test")
     for i in range(40):
-        make_domain(org, f"d{i}.test", next_check_at=clock.now())
+        DomainFactory(organization=org, name=f"d{i}.test", next_check_at=clock.now())
     with CaptureQueriesContext(connection) as queries:
         assert len(scheduler.claim_due_domains(limit=40)) == 40
     # The test's own transaction turns BEGIN/COMMIT into savepoints; they are not round-trips

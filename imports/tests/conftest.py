@@ -74,7 +74,7 @@ def _fast_password_hashing(settings):
 @pytest.fixture
 def eager_tasks():
     """Tasks run in-process when enqueued (restored afterwards)."""
-    from console.celery import app
+    from celery import current_app as app
 
     previous = app.conf.task_always_eager
     app.conf.task_always_eager = True

@@ -8,10 +8,10 @@ polling and then the summary appears — deterministic, with the same service th
 import codecs
 
 import pytest
+from celery import current_app as app
 from django.core import mail
 from django.urls import reverse
 
-from console.celery import app
 from console.models import Membership
 from imports import services
 from imports.models import ImportJob
@@ -83,7 +83,7 @@ def test_request_access_report_csv_notify_import_summary_and_check_again(page, l
         page.get_by_text("5 users were imported.").wait_for()  # reloaded when done
         page.get_by_text("1 user was not imported.").wait_for()
         users_link = page.get_by_role("link", name="See them in Users")
-        assert users_link.get_attribute("href") == f"{reverse('console:users')}?import={job.pk}"
+        assert users_link.get_attribute("href") == reverse("imports:job_users", args=[job.pk])
         assert Membership.objects.filter(organization=world.organization, joined_via="imported").count() == 5
 
         app.conf.task_always_eager = True

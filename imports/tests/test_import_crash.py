@@ -13,11 +13,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from celery import current_app as app
 from django.db import connection
 from django.db.models import Count
 
 from console import clock
-from console.celery import app
 from console.models import Account, Membership, User
 from imports import services, tasks
 from imports.models import ImportJob, ImportRow
@@ -59,14 +59,14 @@ def spawn_worker(broker_url: str, name: str, *, delay: float, log_dir: Path) -> 
         {
             "DATABASE_URL": child_database_url(),
             "CELERY_BROKER_URL": broker_url,
-            "DJANGO_SETTINGS_MODULE": "console.settings",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
             "IMPORT_CHUNK_SIZE": str(CHUNK),
             "IMPORT_CHUNK_DELAY_SECONDS": str(delay),
             "IMPORT_TASK_TIME_BUDGET_SECONDS": "5",
             "LOG_LEVEL": "WARNING",
         }
     )
-    command = [sys.executable, "-m", "celery", "-A", "console", "worker", "-Q", QUEUE, "-P", "solo", "-c", "1"]
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", QUEUE, "-P", "solo", "-c", "1"]
     command += ["-n", f"{name}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "warning"]
     log = open(log_dir / f"{name}.log", "wb")  # noqa: SIM115  (closed with the process)
     process = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)

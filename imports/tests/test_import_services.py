@@ -11,6 +11,7 @@ from console.models import Account, AuditEvent, Membership
 from domains.models import Domain
 from imports import services
 from imports.models import AccessRequest, ImportJob, ImportRow, Reason
+from imports.services import importing
 from imports.tests.conftest import make_world
 from imports.tests.factories import AccountFactory, MembershipFactory, UserFactory
 
@@ -243,7 +244,7 @@ def test_a_chunk_that_crashes_rolls_back_entirely_and_the_rerun_imports_everyone
         raise Crash("worker died")
 
     with monkeypatch.context() as patched:
-        patched.setattr(services, "_set_row_results", worker_dies)
+        patched.setattr(importing, "_write_row_results", worker_dies)
         with pytest.raises(Crash):
             services.run_import_chunk(job.pk)
     assert not Membership.objects.filter(joined_via="imported").exists()  # rolled back with the rows

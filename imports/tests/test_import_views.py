@@ -14,7 +14,7 @@ from imports import reports, services
 from imports.models import AccessRequest, ImportJob, ImportRow
 from imports.selectors import import_section_context
 from imports.tests.conftest import make_world, population
-from imports.tests.factories import UserFactory
+from imports.tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +57,7 @@ def test_the_domain_page_links_to_the_import_for_a_verified_domain(admin_client,
 def test_the_link_is_not_shown_for_a_pending_or_failing_domain_with_the_reason(admin_client, world, status, state, words):
     Domain.objects.filter(pk=world.domain.pk).update(status=status)
     world.domain.refresh_from_db()
-    context = import_section_context(world.domain, world.admin)
+    context = import_section_context(world.domain)
     assert context["import_section"]["state"] == state
     response = admin_client.get(reverse("imports:domain", args=[world.domain.pk]))
     assert words in response.content.decode()
@@ -68,7 +68,7 @@ def test_the_link_is_not_shown_for_a_pending_or_failing_domain_with_the_reason(a
 def test_the_include_shows_the_link_for_a_verified_domain(world):
     from django.template.loader import render_to_string
 
-    html = render_to_string("imports/domain_import_section.html", import_section_context(world.domain, world.admin))
+    html = render_to_string("imports/domain_import_section.html", import_section_context(world.domain))
     assert "Import existing users of this domain and their accounts to this Organization" in html
     assert reverse("imports:domain", args=[world.domain.pk]) in html
 
@@ -122,7 +122,7 @@ def test_the_whole_flow_through_the_pages(
     assert Membership.objects.filter(organization=world.organization, joined_via="imported").count() == 1
     page = admin_client.get(reverse("imports:job", args=[job.pk])).content.decode()
     assert "1 user was imported." in page
-    assert f"{reverse('console:users')}?import={job.pk}" in page
+    assert reverse("imports:job_users", args=[job.pk]) in page
     assert "Not selected for this import: 1" in page
     assert "Check for new users" in page
     with django_capture_on_commit_callbacks(execute=True):
@@ -279,3 +279,17 @@ def test_population_helper_outsiders_never_appear(world):
     job = ready_job(world)
     emails = set(ImportRow.objects.filter(job=job).values_list("email", flat=True))
     assert people["outsider"].email not in emails and people["subdomain"].email not in emails
+
+
+def test_the_users_page_shows_the_users_one_import_job_imported(admin_client, world):
+    imported = MembershipFactory(organization=world.organization, user__email="imported@example.com", joined_via="imported")
+    MembershipFactory(organization=world.organization, user__email="other@example.com")
+    job = ImportJob.objects.create(organization=world.organization, domain=world.domain, domain_name="example.com")
+    ImportRow.objects.create(job=job, user=imported.user, email=imported.user.email, result="imported")
+    response = admin_client.get(reverse("imports:job_users", args=[job.pk]))
+    assert [m.user.email for m in response.context["page_obj"]] == ["imported@example.com"]
+    assert f"import job #{job.pk}" in response.content.decode()
+    other_job = ImportJob.objects.create(
+        organization=world.other_organization, domain=world.other_domain, domain_name="globex.test"
+    )
+    assert admin_client.get(reverse("imports:job_users", args=[other_job.pk])).status_code == 404

@@ -3,10 +3,10 @@
 import time
 
 import pytest
+from celery import current_app as app
 from celery.contrib.testing.worker import start_worker
 from django.db import OperationalError
 
-from console.celery import app
 from console.models import Account, Membership
 from imports import services, tasks
 from imports.models import ImportJob, ImportRow

@@ -1,4 +1,4 @@
-"""Two organizations with one of everything, for the hostile-input and isolation tests (issue 6).
+"""Two organizations with one of everything, for the hostile-input and isolation tests.
 
 `build_world()` makes Acme (A) and Globex (B), each with an Owner, an Administrator, a
 Member, a verified and a pending domain, an account, a ready report with rows (through the

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from console.models import email_domain_of
 from domains import lifecycle, scheduler
-from domains.checking import run_check
+from domains.checking import check_domain
 from domains.models import Domain, DomainCheck
 
 
@@ -24,8 +24,8 @@ class Command(BaseCommand):
             if not claims:
                 break
             for claim in claims:
-                check = scheduler.run_one(claim, trigger=DomainCheck.Trigger.OPERATOR)
-                self._print(Domain.objects.get(pk=claim.domain_id), check)
+                applied = scheduler.run_one(claim, trigger=DomainCheck.Trigger.OPERATOR)
+                self._print(Domain.objects.get(pk=claim.domain_id), applied)
                 total += 1
         self.stdout.write(f"{total} due domain(s) checked.")
 
@@ -35,17 +35,16 @@ class Command(BaseCommand):
         if not rows:
             raise CommandError(f"No active domain named {name}.")
         for row in rows:
-            result = run_check(
-                row.name, row.token, row.method, deadline_seconds=settings.BACKGROUND_CHECK_DEADLINE_SECONDS
-            )
-            check = lifecycle.apply_check_result(domain_id=row.pk, result=result, trigger=DomainCheck.Trigger.OPERATOR)
+            result = check_domain(row, deadline_seconds=settings.BACKGROUND_CHECK_DEADLINE_SECONDS)
+            applied = lifecycle.apply_check_result(domain_id=row.pk, result=result, trigger=DomainCheck.Trigger.OPERATOR)
             row.refresh_from_db()
-            self._print(row, check)
+            self._print(row, applied)
 
-    def _print(self, domain, check):
-        if check is None:
+    def _print(self, domain, applied):
+        if applied is None:
             self.stdout.write(f"{domain.name} [{domain.organization_id}] skipped (already checked for this due time)")
             return
+        check = applied.check
         self.stdout.write(
             f"{domain.name} [org {domain.organization_id}] {check.outcome}: {check.detail} -> {domain.status}"
             + (f", next check {domain.next_check_at:%Y-%m-%d %H:%M} UTC" if domain.next_check_at else "")

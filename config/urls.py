@@ -1,14 +1,17 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from console import health, views
+from config import health
+from console import views as console_views
+from domains.urls import member_urlpatterns
 
 urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("healthz", health.health, name="health"),
     path("metrics", health.metrics, name="metrics"),
-    path("i18n/setlang/", views.set_language, name="set_language"),
+    path("i18n/setlang/", console_views.set_language, name="set_language"),
     path("domains/", include("domains.urls")),
+    path("users/", include((member_urlpatterns, "members"))),
     path("imports/", include("imports.urls")),
     path("", include("console.urls")),
 ]

@@ -1,8 +1,7 @@
-"""Health and metrics for the web process (issue 6: observability)."""
+"""Health and metrics for the web process. Part of the composition root: it reads every app."""
 
 import hmac
 
-from django.apps import apps
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Min
@@ -10,8 +9,11 @@ from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from config.celery import app as celery_app
 from console import clock
 from console.models import TaskHeartbeat
+from domains.models import Domain, DomainCheck
+from imports.models import ImportRow
 
 
 def _database_ok() -> tuple[bool, str]:
@@ -25,10 +27,8 @@ def _database_ok() -> tuple[bool, str]:
 
 
 def _broker_ok() -> tuple[bool, str]:
-    from console.celery import app
-
     try:
-        with app.connection_for_write() as conn:
+        with celery_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
         return True, "ok"
     except Exception as error:  # noqa: BLE001
@@ -50,8 +50,6 @@ def health(request):
 
 def scheduler_state() -> dict:
     """The last dispatcher run and the oldest overdue check, for staff and for metrics."""
-    from domains.models import Domain
-
     now = clock.now()
     beats = {beat.name: beat.last_run_at for beat in TaskHeartbeat.objects.all()}
     oldest_due = (
@@ -85,8 +83,6 @@ def metrics(request):
     """Prometheus text format. Staff session or `Authorization: Bearer $METRICS_TOKEN`."""
     if not _metrics_allowed(request):
         return HttpResponseForbidden("metrics need a staff session or the metrics token\n")
-    from domains.models import Domain, DomainCheck
-
     lines: list[str] = []
 
     def family(name, kind, help_text, samples):
@@ -110,18 +106,13 @@ def metrics(request):
         "Domains by status.",
         [({"status": row["status"]}, row["n"]) for row in statuses],
     )
-    try:
-        import_row = apps.get_model("imports", "ImportRow")
-    except LookupError:
-        import_row = None
-    if import_row is not None:
-        rows = import_row.objects.values("result").annotate(n=Count("id")).order_by()
-        family(
-            "admin_center_import_rows",
-            "gauge",
-            "Bulk import rows, by result.",
-            [({"result": row["result"]}, row["n"]) for row in rows],
-        )
+    rows = ImportRow.objects.values("result").annotate(n=Count("id")).order_by()
+    family(
+        "admin_center_import_rows",
+        "gauge",
+        "Bulk import rows, by result.",
+        [({"result": row["result"]}, row["n"]) for row in rows],
+    )
     state = scheduler_state()
     family(
         "admin_center_check_queue_lag_seconds",

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "console",
     "domains",
     "imports",
+    "config",
 ]
 
 MIDDLEWARE = [
@@ -51,8 +52,8 @@ MIDDLEWARE = [
     "console.middleware.ContentSecurityPolicyMiddleware",
 ]
 
-ROOT_URLCONF = "console.root_urls"
-WSGI_APPLICATION = "console.wsgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
     {
@@ -66,6 +67,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "console.context_processors.console",
+                "domains.context_processors.domain_rules",
             ],
         },
     },
@@ -192,7 +194,7 @@ CELERY_BEAT_SCHEDULE = {
 # --- Admin Center rules -----------------------------------------------------------------
 DEMO_DOMAIN = env("DEMO_DOMAIN", default="example.com")
 
-# Domains (issue 3/4). Tests point the resolver at a DNS server on loopback.
+# Domains. Tests point the resolver at a DNS server on loopback.
 DOMAIN_TXT_LABEL = env("DOMAIN_TXT_LABEL", default="_twilio")
 DOMAIN_TXT_PREFIX = env("DOMAIN_TXT_PREFIX", default="twilio-domain-verification=")
 DOMAIN_TXT_SUGGESTED_TTL = env.int("DOMAIN_TXT_SUGGESTED_TTL", default=300)
@@ -220,11 +222,12 @@ LOGGING = {
 }
 DOMAIN_RECHECK_JITTER_SECONDS = env.float("DOMAIN_RECHECK_JITTER_SECONDS", default=600.0)
 
-# --- Bulk User Import (issue 5) ---------------------------------------------------------
+# --- Bulk User Import -----------------------------------------------------------------
 IMPORT_CHUNK_SIZE = env.int("IMPORT_CHUNK_SIZE", default=1000)  # rows per import transaction
 IMPORT_REPORT_BATCH_SIZE = env.int("IMPORT_REPORT_BATCH_SIZE", default=5000)  # users per report batch
 IMPORT_TASK_TIME_BUDGET_SECONDS = env.float("IMPORT_TASK_TIME_BUDGET_SECONDS", default=30.0)  # then re-enqueue
 IMPORT_STALL_SECONDS = env.int("IMPORT_STALL_SECONDS", default=600)  # heartbeat older than this: resume
+IMPORT_MAX_ATTEMPTS = env.int("IMPORT_MAX_ATTEMPTS", default=5)  # stalled this often: the job ends failed
 IMPORT_RESUME_SWEEP_SECONDS = env.float("IMPORT_RESUME_SWEEP_SECONDS", default=120.0)
 IMPORT_CHUNK_DELAY_SECONDS = env.float("IMPORT_CHUNK_DELAY_SECONDS", default=0.0)  # tests only: slows chunks
 IMPORT_CSV_CHUNK_SIZE = env.int("IMPORT_CSV_CHUNK_SIZE", default=2000)
@@ -234,7 +237,7 @@ CELERY_BEAT_SCHEDULE["imports.resume_stalled"] = {
     "schedule": IMPORT_RESUME_SWEEP_SECONDS,
 }
 
-# --- Production shape and abuse protection (issue 6) ----------------------------------
+# --- Production shape and abuse protection ----------------------------------------
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
 # Checks that reach out to the Internet (Verify / Re-validate): per domain and per organization.
 VERIFY_RATE_PER_DOMAIN = env.int("VERIFY_RATE_PER_DOMAIN", default=10)  # per VERIFY_RATE_WINDOW_SECONDS
@@ -245,7 +248,7 @@ SIGNIN_FAILURES_PER_ACCOUNT = env.int("SIGNIN_FAILURES_PER_ACCOUNT", default=5)
 SIGNIN_FAILURES_PER_ADDRESS = env.int("SIGNIN_FAILURES_PER_ADDRESS", default=20)
 SIGNIN_WINDOW_SECONDS = env.int("SIGNIN_WINDOW_SECONDS", default=900)
 
-# --- Domain lifecycle (issue 4): re-checks, grace period, reminders, expiry ----------------
+# --- Domain lifecycle: re-checks, grace period, reminders, expiry ----------------
 DOMAIN_DISPATCH_SECONDS = env.float("DOMAIN_DISPATCH_SECONDS", default=30.0)
 DOMAIN_DISPATCH_BATCH_SIZE = env.int("DOMAIN_DISPATCH_BATCH_SIZE", default=100)
 DOMAIN_DISPATCH_MAX_PER_RUN = env.int("DOMAIN_DISPATCH_MAX_PER_RUN", default=20000)

@@ -13,7 +13,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from console.management.commands.load_demo_data import DEMO_PASSWORD
+from config.management.commands.load_demo_data import DEMO_PASSWORD
 
 
 class Command(BaseCommand):
@@ -29,7 +29,7 @@ class Command(BaseCommand):
         python = sys.executable
         address = f"{host}:{port}"
         if web == "gunicorn":
-            web_command = [python, "-m", "gunicorn", "console.wsgi", "--bind", address, "--workers", "2"]
+            web_command = [python, "-m", "gunicorn", "config.wsgi", "--bind", address, "--workers", "2"]
         else:
             web_command = [python, "manage.py", "runserver", address, "--noreload"]
         # The filesystem broker works with a threads pool; prefork children would each poll the folder.
@@ -41,7 +41,7 @@ class Command(BaseCommand):
                 "-m",
                 "celery",
                 "-A",
-                "console",
+                "config",
                 "worker",
                 "-Q",
                 "default,checks,imports",
@@ -59,7 +59,7 @@ class Command(BaseCommand):
                 "-m",
                 "celery",
                 "-A",
-                "console",
+                "config",
                 "beat",
                 "-l",
                 "info",

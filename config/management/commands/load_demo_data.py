@@ -6,8 +6,13 @@ from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from console import audit, clock
+from console import audit, services
 from console.models import Account, AuditEvent, Membership, Organization, User
+from domains import lifecycle
+from domains import services as domain_services
+from domains.messages import Message, gettext_noop
+from domains.models import Domain, DomainCheck
+from domains.verifiers import VERIFIED, CheckResult
 
 DEMO_ORGANIZATION = "Example Corp"
 SECOND_ORGANIZATION = "Globex Demo"
@@ -100,11 +105,12 @@ class Command(BaseCommand):
         return user
 
     def member(self, user, organization, role, joined_via, via_domain=""):
-        membership, created = Membership.objects.get_or_create(
-            user=user,
-            defaults={"organization": organization, "role": role, "joined_via": joined_via, "via_domain": via_domain},
+        if Membership.objects.filter(user=user).exists():
+            return
+        joined = services.make_managed(
+            organization=organization, user_ids=[user.pk], role=role, joined_via=joined_via, via_domain=via_domain
         )
-        if created:
+        if joined.user_ids:
             self.created += 1
             audit.record(
                 "user.added",
@@ -113,7 +119,6 @@ class Command(BaseCommand):
                 target=user,
                 detail={"role": role, "source": "demo data"},
             )
-        return membership
 
     def account(self, owner, name, organization):
         _account, created = Account.objects.get_or_create(
@@ -122,32 +127,14 @@ class Command(BaseCommand):
         self.created += created
 
     def verified_domain(self, organization, name, owner):
-        from datetime import timedelta
-
-        from domains.models import Domain
-
         if Domain.objects.active().filter(organization=organization, name=name).exists():
             return
         if Domain.objects.held().filter(name=name).exists():
             self.stdout.write(self.style.WARNING(f"{name} is already verified by another organization; skipped."))
             return
-        now = clock.now()
-        domain = Domain.objects.create(
-            organization=organization,
-            name=name,
-            unicode_name=name,
-            status=Domain.Status.VERIFIED,
-            created_by=owner,
-            verified_at=now,
-            last_checked_at=now,
-            last_outcome="verified",
-            next_check_at=now + timedelta(hours=24),
-        )
+        domain, _notes = domain_services.add_domain(organization=organization, text=name, actor=owner)
+        # The demo domain is not really published anywhere: record it as verified through the
+        # one path a check result takes, saying plainly that nothing was checked.
+        result = CheckResult(VERIFIED, Message(gettext_noop("Verified by the demo data; nothing was checked.")))
+        lifecycle.apply_check_result(domain_id=domain.pk, result=result, trigger=DomainCheck.Trigger.OPERATOR)
         self.created += 1
-        audit.record(
-            "domain.verified",
-            organization=organization,
-            actor_kind=AuditEvent.ActorKind.OPERATOR,
-            target=domain,
-            detail={"source": "demo data (verified directly, not checked)"},
-        )

@@ -1,0 +1,152 @@
+"""Set-based SQL for many rows at once: the one place that knows PostgreSQL from SQLite.
+
+On PostgreSQL each column travels as ONE typed array parameter (`= ANY(%s)`, `unnest(%s, …)`):
+a statement with a handful of placeholders whatever the row count. psycopg's client-side
+handling of thousands of placeholders, and Django's CASE-per-row bulk_update, cost seconds of
+Python per few hundred rows. Elsewhere (the embedded SQLite shape) the ORM's own bulk calls do.
+Business modules call these functions and never import a database driver.
+"""
+
+from collections.abc import Iterable, Sequence
+
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Field, ForeignObject, JSONField, Lookup
+
+
+@Field.register_lookup
+@ForeignObject.register_lookup
+class AnyOf(Lookup):
+    """`filter(owner_id__any_of=ids)`: one array parameter on PostgreSQL, `IN (…)` elsewhere."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+    can_use_none_as_rhs = False
+
+    def get_db_prep_lookup(self, value, connection):
+        return "%s", [list(value)]
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        values = list(self.rhs)
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s)", [*lhs_params, values]
+        if not values:
+            return "1 = 0", list(lhs_params)
+        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]
+
+
+def _array_value(field, value):
+    if isinstance(field, JSONField):
+        from psycopg.types.json import Jsonb  # only reached on PostgreSQL
+
+        return Jsonb(value)
+    return value
+
+
+def _arrays(objects: Sequence[models.Model], fields) -> tuple[str, list]:
+    """`%s::type[], …` and one list per column, in `fields` order."""
+    casts = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+    params = [[_array_value(field, getattr(obj, field.attname)) for obj in objects] for field in fields]
+    return casts, params
+
+
+def update_from_objects(
+    model: type[models.Model], objects: Sequence[models.Model], fields: Iterable[str], *, only_if: dict | None = None
+) -> int:
+    """Write `fields` of many rows in ONE statement (UPDATE … FROM unnest on PostgreSQL).
+
+    `only_if` maps a column to one expected current value per object (same order): a row is
+    written only while it still holds that value, as in a conditional single-row update.
+    Returns how many rows were written.
+    """
+    objects = list(objects)
+    if not objects:
+        return 0
+    only_if = only_if or {}
+    meta = model._meta
+    if connection.vendor != "postgresql":
+        written = 0
+        names = list(fields)
+        for index, obj in enumerate(objects):
+            condition = {name: values[index] for name, values in only_if.items()}
+            written += model._base_manager.filter(pk=obj.pk, **condition).update(
+                **{name: getattr(obj, meta.get_field(name).attname) for name in names}
+            )
+        return written
+    model_fields = [meta.pk] + [meta.get_field(name) for name in fields]
+    casts, params = _arrays(objects, model_fields)
+    quote = connection.ops.quote_name
+    pk, columns = quote(meta.pk.column), [quote(f.column) for f in model_fields[1:]]
+    guards, guard_casts = [], []
+    for index, (name, values) in enumerate(only_if.items()):
+        field = meta.get_field(name)
+        guard_casts.append(f"%s::{field.db_type(connection)}[]")
+        params.append([_array_value(field, value) for value in values])
+        guards.append(f" AND d.{quote(field.column)} = v.guard_{index}")
+    all_casts = ", ".join([casts, *guard_casts])
+    aliases = ", ".join([pk, *columns, *(f"guard_{index}" for index in range(len(guards)))])
+    # Identifiers come from model metadata; every value is a bound parameter.
+    sql = (
+        f"UPDATE {quote(meta.db_table)} AS d SET "  # noqa: S608
+        + ", ".join(f"{c} = v.{c}" for c in columns)
+        + f" FROM unnest({all_casts}) AS v({aliases}) WHERE d.{pk} = v.{pk}"
+        + "".join(guards)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def insert_objects(
+    model: type[models.Model], objects: Sequence[models.Model], *, skip_conflicts_on: str | None = None
+) -> list[models.Model]:
+    """Insert many rows in ONE statement and set their primary keys; returns the rows inserted.
+
+    Unique constraints still apply: a duplicate raises IntegrityError, unless
+    `skip_conflicts_on` names a unique field, where rows conflicting on it are left out of the
+    result instead (another writer got there first).
+    """
+    objects = list(objects)
+    if not objects:
+        return []
+    meta = model._meta
+    if connection.vendor != "postgresql":
+        if skip_conflicts_on is None:
+            return model._base_manager.bulk_create(objects)
+        inserted = []
+        for obj in objects:
+            try:
+                with transaction.atomic():
+                    obj.save(force_insert=True)
+                inserted.append(obj)
+            except IntegrityError:
+                continue
+        return inserted
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    casts, params = _arrays(objects, fields)
+    quote = connection.ops.quote_name
+    key = meta.get_field(skip_conflicts_on) if skip_conflicts_on else None
+    columns = ", ".join(quote(f.column) for f in fields)
+    # Identifiers come from model metadata; every value is a bound parameter. Rows come back in
+    # the order they were given (as Django's own bulk_create relies on) unless some are skipped,
+    # when the unique key tells them apart.
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT * FROM unnest({casts})"  # noqa: S608
+        + (f" ON CONFLICT ({quote(key.column)}) DO NOTHING" if key else "")
+        + f" RETURNING {quote(meta.pk.column)}"
+        + (f", {quote(key.column)}" if key else "")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        returned = cursor.fetchall()
+    if key is None:
+        pairs = zip(objects, (row[0] for row in returned), strict=True)
+    else:
+        ids = {row[1]: row[0] for row in returned}
+        pairs = ((obj, ids[getattr(obj, key.attname)]) for obj in objects if getattr(obj, key.attname) in ids)
+    inserted = []
+    for obj, pk in pairs:
+        obj.pk = pk
+        obj._state.adding = False
+        inserted.append(obj)
+    return inserted

@@ -1,0 +1,131 @@
+"""Sign-up, e-mail verification and set-password links: how a person gets a user of their own.
+
+Each write runs in one transaction, audits with its actor and e-mails only after commit. A
+verified address is announced with the `email_verified` signal, so the apps above (auto-add
+at a verified domain) react without this app knowing them.
+"""
+
+from datetime import timedelta
+
+from django.contrib.auth.tokens import default_token_generator
+from django.core import signing
+from django.db import transaction
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
+
+from console import audit, clock, emails
+from console.errors import ConsoleError
+from console.models import User, normalise_email
+from console.signals import email_verified
+
+EMAIL_VERIFICATION_MAX_AGE = timedelta(days=3)
+EMAIL_VERIFICATION_SALT = "console.email-verification"
+
+
+# --- Signed e-mail verification links -------------------------------------------------------
+
+
+class ClockTimestampSigner(signing.TimestampSigner):
+    """TimestampSigner that reads the one clock, so tests can move time past the expiry."""
+
+    def timestamp(self):
+        return signing.b62_encode(int(clock.now().timestamp()))
+
+    def unsign(self, value, max_age=None):
+        result = signing.Signer.unsign(self, value)
+        value, timestamp = result.rsplit(self.sep, 1)
+        timestamp = signing.b62_decode(timestamp)
+        if max_age is not None:
+            if isinstance(max_age, timedelta):
+                max_age = max_age.total_seconds()
+            age = clock.now().timestamp() - timestamp
+            if age > max_age:
+                raise signing.SignatureExpired(f"Signature age {age} > {max_age} seconds")
+        return value
+
+
+def email_verification_token(user: User) -> str:
+    """A signed token naming the user and the address; changing the address voids it."""
+    return ClockTimestampSigner(salt=EMAIL_VERIFICATION_SALT).sign(f"{user.pk}:{user.email}")
+
+
+def email_verification_url(user: User) -> str:
+    return emails.absolute_url(reverse("console:verify_email", args=[email_verification_token(user)]))
+
+
+def user_for_verification_token(token: str) -> User:
+    """The user a valid, unexpired token names; ConsoleError otherwise."""
+    try:
+        value = ClockTimestampSigner(salt=EMAIL_VERIFICATION_SALT).unsign(token, max_age=EMAIL_VERIFICATION_MAX_AGE)
+    except signing.SignatureExpired:
+        raise ConsoleError(
+            _("This verification link has expired (links are valid for %(days)s days). Sign in to get a new one.")
+            % {"days": EMAIL_VERIFICATION_MAX_AGE.days},
+            code="expired",
+        ) from None
+    except signing.BadSignature:
+        raise ConsoleError(_("This verification link is not valid."), code="bad_signature") from None
+    pk, _sep, email = value.partition(":")
+    user = User.objects.filter(pk=pk, email=email).first()
+    if user is None:
+        raise ConsoleError(_("This verification link is not valid."), code="bad_signature")
+    return user
+
+
+def set_password_url(user: User) -> str:
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return emails.absolute_url(reverse("console:set_password", kwargs={"uidb64": uid, "token": token}))
+
+
+# --- Sign-up and e-mail verification --------------------------------------------------------
+
+
+@transaction.atomic
+def sign_up(*, email: str, password: str, full_name: str = "", language: str = "en") -> User | None:
+    """Create an independent user (e-mail not verified) and send a verification link.
+
+    For an address that already has a user, send a "you already have an account" e-mail
+    instead and return None: the caller shows the same page either way.
+    """
+    email = normalise_email(email)
+    existing = User.objects.filter(email__iexact=email).first()
+    if existing is not None:
+        emails.send_to_user_on_commit(
+            "console_account_exists",
+            user=existing,
+            context={
+                "login_url": emails.absolute_url(reverse("console:login")),
+                "reset_url": emails.absolute_url(reverse("console:password_reset")),
+            },
+        )
+        return None
+    user = User.objects.create_user(
+        email, password=password, full_name=full_name, email_verified=False, language=language
+    )
+    audit.record("user.signed_up", actor=user, target=user)
+    send_verification_email(user=user)
+    return user
+
+
+def send_verification_email(*, user: User) -> None:
+    emails.send_to_user_on_commit(
+        "console_verify_email",
+        user=user,
+        context={"verify_url": email_verification_url(user), "days": EMAIL_VERIFICATION_MAX_AGE.days},
+    )
+
+
+@transaction.atomic
+def verify_email(*, token: str) -> User:
+    """Mark the address in a valid link verified (idempotent) and announce it (email_verified),
+    in the same transaction, so what the receivers change commits or rolls back with it."""
+    user = user_for_verification_token(token)
+    if not user.email_verified:
+        user.email_verified = True
+        user.save(update_fields=["email_verified"])
+        audit.record("user.email_verified", actor=user, target=user)
+        email_verified.send(sender=User, user=user)
+    return user
