@@ -5,6 +5,10 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from console.models import Account, AuditEvent, Membership, Organization, TaskHeartbeat, User
+from console.throttle import ThrottledAdminAuthenticationForm
+
+# Django admin's sign-in goes through the same throttle and messages as the console's.
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 
 @admin.register(User)

@@ -150,3 +150,47 @@ def insert_objects(
         obj._state.adding = False
         inserted.append(obj)
     return inserted
+
+
+def insert_columns(
+    model: type[models.Model], columns: dict, *, skip_conflicts_on: str | None = None, returning: str = "pk"
+) -> list:
+    """Insert rows given column-wise, in ONE statement, without building model instances: a list
+    is one value per row, anything else is the same value for every row. Returns `returning` of
+    the rows inserted (rows conflicting on the unique `skip_conflicts_on` are left out)."""
+    meta = model._meta
+    lists = {name: values for name, values in columns.items() if isinstance(values, list | tuple)}
+    count = len(next(iter(lists.values()))) if lists else 0
+    if not count:
+        return []
+    if connection.vendor != "postgresql":
+        rows = [
+            model(**{name: (values[i] if name in lists else values) for name, values in columns.items()})
+            for i in range(count)
+        ]
+        inserted = insert_objects(model, rows, skip_conflicts_on=skip_conflicts_on)
+        return [getattr(obj, meta.get_field(returning).attname if returning != "pk" else "pk") for obj in inserted]
+    quote = connection.ops.quote_name
+    fields = {name: meta.get_field(name) for name in columns}
+    array_names = [name for name in columns if name in lists]
+    select, params = [], []
+    for name, field in fields.items():
+        if name in lists:
+            select.append(f"v.c{array_names.index(name)}")
+        else:
+            select.append(f"%s::{field.db_type(connection)}")
+            params.append(_array_value(field, field.get_db_prep_save(columns[name], connection)))
+    unnest = ", ".join(f"%s::{fields[name].db_type(connection)}[]" for name in array_names)
+    params += [[_array_value(fields[name], value) for value in lists[name]] for name in array_names]
+    returned = meta.pk if returning == "pk" else meta.get_field(returning)
+    key = meta.get_field(skip_conflicts_on) if skip_conflicts_on else None
+    # Identifiers come from model metadata; every value is a bound parameter.
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields.values())}) "  # noqa: S608
+        f"SELECT {', '.join(select)} FROM unnest({unnest}) AS v({', '.join(f'c{i}' for i in range(len(array_names)))})"
+        + (f" ON CONFLICT ({quote(key.column)}) DO NOTHING" if key else "")
+        + f" RETURNING {quote(returned.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]

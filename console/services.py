@@ -62,19 +62,15 @@ def make_managed(
     if role not in Membership.Role.values:
         raise ConsoleError(_("Choose a valid role."), code="invalid_role")
     require_may_grant(role, actor, organization)
-    at = at or clock.now()
-    memberships = [
-        Membership(
-            user_id=user_id,
-            organization=organization,
-            role=role,
-            joined_via=joined_via,
-            via_domain=via_domain,
-            joined_at=at,
-        )
-        for user_id in user_ids
-    ]
-    joined = frozenset(m.user_id for m in bulk.insert_objects(Membership, memberships, skip_conflicts_on="user"))
+    columns = {
+        "user": list(user_ids),
+        "organization": organization.pk,
+        "role": role,
+        "joined_via": joined_via,
+        "via_domain": via_domain,
+        "joined_at": at or clock.now(),
+    }
+    joined = frozenset(bulk.insert_columns(Membership, columns, skip_conflicts_on="user", returning="user"))
     moved = 0
     if joined:
         moved = Account.objects.filter(owner_id__any_of=joined, organization__isnull=True).update(

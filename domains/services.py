@@ -181,9 +181,10 @@ def verify_now(*, domain: Domain, actor) -> tuple[VerifyOutcome, DomainCheck | N
 def _throttle_checks(domain: Domain) -> None:
     """Checks reach out to the Internet: limit them per domain and per organization."""
     window = settings.VERIFY_RATE_WINDOW_SECONDS
-    state = ratelimit.hit_all(
+    state = ratelimit.acquire(
         [
-            (f"verify:domain:{domain.name}", settings.VERIFY_RATE_PER_DOMAIN, window),
+            # Keyed on (organization, name): another organization cannot spend ours.
+            (f"verify:domain:{domain.organization_id}:{domain.name}", settings.VERIFY_RATE_PER_DOMAIN, window),
             (f"verify:organization:{domain.organization_id}", settings.VERIFY_RATE_PER_ORGANIZATION, window),
         ]
     )

@@ -114,10 +114,10 @@ def test_rate_limit_refuses_past_the_limit_and_reopens_next_window(clock):
     assert ratelimit.hit(key, limit=3, window_seconds=600).allowed
 
 
-def test_hit_all_counts_nothing_when_one_limit_is_full(clock):
+def test_acquire_spends_nothing_when_one_limit_is_full(clock):
     full, fresh = f"full:{secrets.token_hex(4)}", f"fresh:{secrets.token_hex(4)}"
     ratelimit.hit(full, limit=1, window_seconds=60)
-    state = ratelimit.hit_all([(fresh, 5, 60), (full, 1, 60)])
+    state = ratelimit.acquire([(fresh, 5, 60), (full, 1, 60)])
     assert not state.allowed
     assert ratelimit.peek(fresh, limit=1, window_seconds=60).allowed  # nothing was counted on `fresh`
 

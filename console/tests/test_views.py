@@ -125,7 +125,8 @@ def test_audit_log_filters_by_action_actor_and_date(admin_client, organization, 
     assert actions(actor_kind="schedule") == ["domain.verified"]
     day = (clock.now() - timedelta(days=10)).date().isoformat()
     assert actions(date_from=day, date_to=day) == ["domain.verified"]
-    assert actions(date_from=clock.now().date().isoformat()) == ["user.added"]
+    today = actions(date_from=clock.now().date().isoformat())
+    assert "user.added" in today and "domain.verified" not in today  # (signing in the client is audited too)
 
 
 def _thousand_members(organization):
