@@ -22,10 +22,13 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# Links in e-mails point at the address the console really listens on.
+RUN_ENV = DEBUG=$${DEBUG:-1} CONSOLE_BASE_URL=$${CONSOLE_BASE_URL:-http://$(HOST):$(PORT)}
+
 run: install
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py load_demo_data
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py run_console --host $(HOST) --port $(PORT)
+	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
+	$(RUN_ENV) $(BIN)/python manage.py load_demo_data
+	$(RUN_ENV) $(BIN)/python manage.py run_console --host $(HOST) --port $(PORT)
 
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

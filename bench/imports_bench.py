@@ -29,6 +29,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/h_imports_bench")
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")
 os.environ.setdefault("LOG_LEVEL", "WARNING")

@@ -191,6 +191,7 @@ def main():
         "REDIS_URL": redis_url,
         "CELERY_BROKER_URL": redis_url,
         "DEBUG": "0",
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret-key-" + "x" * 40),
         "ALLOWED_HOSTS": "127.0.0.1",
         "DNS_NAMESERVERS": "127.0.0.1",
         "DNS_PORT": str(dns.port),

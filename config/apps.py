@@ -2,7 +2,17 @@ from django.apps import AppConfig
 
 
 class ConfigConfig(AppConfig):
-    """Registered only for its management commands (run_console, load_demo_data)."""
+    """Registered for its management commands (run_console, load_demo_data), its system checks,
+    and to load every app's tasks once all apps are ready."""
 
     name = "config"
     verbose_name = "Admin Center"
+
+    def ready(self):
+        from django.utils.module_loading import autodiscover_modules
+
+        from config import checks  # noqa: F401  (registers the production checks)
+
+        # Services queue tasks by name (console.queue): every process, not only workers, must
+        # know them, so each app's tasks module is imported once all apps are ready.
+        autodiscover_modules("tasks")

@@ -19,8 +19,15 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 PRODUCTION = env.bool("PRODUCTION", default=False)
-_DEV_SECRET_KEY = "insecure-dev-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz"  # noqa: S105  (refused in production)
-SECRET_KEY = env("SECRET_KEY", default=_DEV_SECRET_KEY)
+# The built-in key signs nothing outside development: with DEBUG off a real key is required
+# (a link signed with the public development key would otherwise be accepted).
+_DEV_SECRET_KEY = "insecure-dev-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz"  # noqa: S105  (DEBUG only)
+SECRET_KEY = env("SECRET_KEY", default="") or (_DEV_SECRET_KEY if DEBUG else "")
+if not SECRET_KEY or (SECRET_KEY == _DEV_SECRET_KEY and not DEBUG):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set. Set it in the environment to a long random value "
+        "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), or set DEBUG=1 for local development."
+    )
 if PRODUCTION and (SECRET_KEY == _DEV_SECRET_KEY or DEBUG):
     raise ImproperlyConfigured("PRODUCTION=1 needs its own SECRET_KEY and DEBUG off.")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
@@ -249,6 +256,10 @@ VERIFY_RATE_WINDOW_SECONDS = env.int("VERIFY_RATE_WINDOW_SECONDS", default=600)
 SIGNIN_FAILURES_PER_ACCOUNT = env.int("SIGNIN_FAILURES_PER_ACCOUNT", default=5)
 SIGNIN_FAILURES_PER_ADDRESS = env.int("SIGNIN_FAILURES_PER_ADDRESS", default=20)
 SIGNIN_WINDOW_SECONDS = env.int("SIGNIN_WINDOW_SECONDS", default=900)
+# E-mails a visitor can trigger (sign-up, password reset, verification, invitations), per window.
+MAIL_RATE_PER_RECIPIENT = env.int("MAIL_RATE_PER_RECIPIENT", default=3)
+MAIL_RATE_PER_ADDRESS = env.int("MAIL_RATE_PER_ADDRESS", default=20)
+MAIL_RATE_WINDOW_SECONDS = env.int("MAIL_RATE_WINDOW_SECONDS", default=3600)
 # Proxies in front of the web processes that append to X-Forwarded-For (console/client.py).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 

@@ -51,6 +51,14 @@ class SignUpForm(forms.Form):
         return cleaned
 
 
+class PasswordResetRequestForm(forms.Form):
+    email = forms.EmailField(
+        label=_("E-mail address"),
+        validators=[validate_stored_email_length],
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+
 class AddUserForm(forms.Form):
     email = forms.EmailField(label=_("E-mail address"), validators=[validate_stored_email_length])
     role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices, initial=Membership.Role.MEMBER)

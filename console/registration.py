@@ -1,12 +1,20 @@
-"""Sign-up, e-mail verification and set-password links: how a person gets a user of their own.
+"""Sign-up, e-mail verification, password reset and set-password links: how a person gets
+and keeps a user of their own.
 
 Each write runs in one transaction, audits with its actor and e-mails only after commit. A
 verified address is announced with the `email_verified` signal, so the apps above (auto-add
 at a verified domain) react without this app knowing them.
+
+No enumeration: sign-up and password reset give the same answer, and do the same work (one
+password hash for sign-up, one queued task for reset), whether or not the address has a user.
+Every e-mail they (and invitations) trigger is rate-limited per recipient and per client address.
 """
 
+import hashlib
 from datetime import timedelta
 
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
 from django.db import transaction
@@ -14,11 +22,14 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from console import audit, clock, emails
+from console import audit, clock, emails, queue, ratelimit
 from console.errors import ConsoleError
 from console.models import User, normalise_email
 from console.signals import email_verified
+
+RESET_LINK_TASK = "console.send_password_reset"
 
 EMAIL_VERIFICATION_MAX_AGE = timedelta(days=3)
 EMAIL_VERIFICATION_SALT = "console.email-verification"
@@ -84,15 +95,42 @@ def set_password_url(user: User) -> str:
 
 
 @transaction.atomic
-def sign_up(*, email: str, password: str, full_name: str = "", language: str = "en") -> User | None:
+def limit_mail(kind: str, *, to: str, client_address: str = "") -> None:
+    """Refuse (ConsoleError with the time to retry) once `to`, or the client address, has had
+    too many e-mails of this kind in the window. Counted whether or not the address has a user."""
+    recipient = hashlib.sha256(normalise_email(to).lower().encode()).hexdigest()[:32]
+    window = settings.MAIL_RATE_WINDOW_SECONDS
+    limits = [(f"mail:{kind}:to:{recipient}", settings.MAIL_RATE_PER_RECIPIENT, window)]
+    if client_address:
+        limits.append((f"mail:{kind}:from:{client_address}", settings.MAIL_RATE_PER_ADDRESS, window))
+    state = ratelimit.acquire(limits)
+    if not state.allowed:
+        minutes = state.retry_after_minutes
+        raise ConsoleError(
+            ngettext(
+                "Too many e-mails were requested for this address or from your network. Try again in %(minutes)d minute.",
+                "Too many e-mails were requested for this address or from your network. Try again in %(minutes)d minutes.",
+                minutes,
+            )
+            % {"minutes": minutes},
+            code="rate_limited",
+        )
+
+
+def sign_up(
+    *, email: str, password: str, full_name: str = "", language: str = "en", client_address: str = ""
+) -> User | None:
     """Create an independent user (e-mail not verified) and send a verification link.
 
     For an address that already has a user, send a "you already have an account" e-mail
-    instead and return None: the caller shows the same page either way.
+    instead and return None: the caller shows the same page either way, and the password is
+    hashed on both paths so the answer takes the same time.
     """
     email = normalise_email(email)
+    limit_mail("sign_up", to=email, client_address=client_address)
     existing = User.objects.filter(email__iexact=email).first()
     if existing is not None:
+        make_password(password)  # the same work as creating a user, so timing tells nothing
         emails.send_to_user_on_commit(
             "console_account_exists",
             user=existing,
@@ -110,7 +148,8 @@ def sign_up(*, email: str, password: str, full_name: str = "", language: str = "
     return user
 
 
-def send_verification_email(*, user: User) -> None:
+def send_verification_email(*, user: User, client_address: str = "") -> None:
+    limit_mail("verify_email", to=user.email, client_address=client_address)
     emails.send_to_user_on_commit(
         "console_verify_email",
         user=user,
@@ -129,3 +168,25 @@ def verify_email(*, token: str) -> User:
         audit.record("user.email_verified", actor=user, target=user)
         email_verified.send(sender=User, user=user)
     return user
+
+
+def request_password_reset(*, email: str, client_address: str = "") -> None:
+    """Queue a password-reset link for the address; the worker sends it only if an active user
+    with a password has it. The request does the same work either way (no enumeration)."""
+    email = normalise_email(email)
+    limit_mail("password_reset", to=email, client_address=client_address)
+    with transaction.atomic():
+        queue.on_commit(RESET_LINK_TASK, email)
+
+
+def send_password_reset(email: str) -> bool:
+    """Send the reset link to the user with this address (links use CONSOLE_BASE_URL, never the
+    request's Host header). False when there is no such user to send to."""
+    user = User.objects.filter(email__iexact=normalise_email(email), is_active=True).first()
+    if user is None or not user.has_usable_password():
+        return False
+    emails.send_to_user(
+        "console_password_reset", user=user, context={"reset_url": set_password_url(user)}
+    )
+    audit.record("user.password_reset_sent", actor_kind="system", target=user)
+    return True

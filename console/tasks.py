@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from console import clock
+from console import clock, registration
 from console.models import TaskHeartbeat
 
 
@@ -10,3 +10,9 @@ def heartbeat():
     now = clock.now()
     TaskHeartbeat.objects.beat("heartbeat", now)
     return now.isoformat()
+
+
+@shared_task(name="console.send_password_reset", acks_late=True)
+def send_password_reset(email: str) -> bool:
+    """Send a requested password-reset link, if the address has a user to send it to."""
+    return registration.send_password_reset(email)

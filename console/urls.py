@@ -27,7 +27,7 @@ urlpatterns = [
         auth_views.PasswordResetCompleteView.as_view(template_name="registration/set_password_done.html"),
         name="set_password_done",
     ),
-    path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    path("password-reset/", views.password_reset, name="password_reset"),
     path(
         "password-reset/sent/",
         auth_views.PasswordResetDoneView.as_view(template_name="registration/password_reset_sent.html"),

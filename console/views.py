@@ -10,11 +10,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from console import registration, selectors, services
+from console.client import client_address
 from console.errors import ConsoleError
 from console.forms import (
     AccountFilterForm,
     AuditFilterForm,
     ChangeRoleForm,
+    PasswordResetRequestForm,
     SignUpForm,
     UserFilterForm,
 )
@@ -152,14 +154,19 @@ def sign_up(request):
         return redirect("console:home")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        registration.sign_up(
-            email=form.cleaned_data["email"],
-            password=form.cleaned_data["password1"],
-            full_name=form.cleaned_data["full_name"],
-            language=translation.get_language() or "en",
-        )
-        # The same page whether or not the address already had a user.
-        return redirect("console:sign_up_done")
+        try:
+            registration.sign_up(
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password1"],
+                full_name=form.cleaned_data["full_name"],
+                language=translation.get_language() or "en",
+                client_address=client_address(request),
+            )
+        except ConsoleError as error:
+            form.add_error("email", error.message)
+        else:
+            # The same page whether or not the address already had a user.
+            return redirect("console:sign_up_done")
     return render(request, "registration/sign_up.html", {"form": form})
 
 
@@ -188,8 +195,12 @@ def resend_verification(request):
     if not request.user.is_authenticated:
         return redirect("console:login")
     if not request.user.email_verified:
-        registration.send_verification_email(user=request.user)
-        messages.success(request, _("We sent you a new verification link."))
+        try:
+            registration.send_verification_email(user=request.user, client_address=client_address(request))
+        except ConsoleError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("We sent you a new verification link."))
     return redirect("console:home")
 
 
@@ -206,12 +217,18 @@ class SetPasswordView(auth_views.PasswordResetConfirmView):
         return super().form_valid(form)
 
 
-class PasswordResetView(auth_views.PasswordResetView):
-    template_name = "registration/password_reset.html"
-    email_template_name = "emails/console_password_reset_message.txt"
-    html_email_template_name = "emails/console_password_reset_message.html"
-    subject_template_name = "emails/console_password_reset_subject.txt"
-    success_url = reverse_lazy("console:password_reset_done")
+@require_http_methods(["GET", "POST"])
+def password_reset(request):
+    """The same answer whether or not the address has a user (the link is sent by a worker)."""
+    form = PasswordResetRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            registration.request_password_reset(email=form.cleaned_data["email"], client_address=client_address(request))
+        except ConsoleError as error:
+            form.add_error("email", error.message)
+        else:
+            return redirect("console:password_reset_done")
+    return render(request, "registration/password_reset.html", {"form": form})
 
 
 @require_POST

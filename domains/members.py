@@ -14,18 +14,21 @@ from django.utils.translation import gettext as _
 from console import audit, clock, emails, services
 from console.errors import ConsoleError
 from console.models import AuditEvent, Membership, Organization, User, normalise_email
-from console.registration import set_password_url
+from console.registration import limit_mail, set_password_url
 from domains.admission import admission
 from domains.models import Domain, RemovedMember
 
 
 @transaction.atomic
-def add_member(*, organization: Organization, email: str, role: str, actor: User | None) -> Membership:
+def add_member(
+    *, organization: Organization, email: str, role: str, actor: User | None, client_address: str = ""
+) -> Membership:
     """Add a user by e-mail, only at a verified domain of the organization (admission).
 
     An independent user becomes managed, with the accounts they own; a user managed elsewhere
     is refused; an unknown address gets a new user without a usable password and an
-    invitation e-mail with a set-password link.
+    invitation e-mail with a set-password link. The e-mail is rate-limited per recipient and
+    per client address.
     """
     email = normalise_email(email)
     if role not in Membership.Role.values:
@@ -35,6 +38,7 @@ def add_member(*, organization: Organization, email: str, role: str, actor: User
     decision = admission(organization, email, user=user)
     if not decision.allowed:
         raise ConsoleError(decision.reason, code=decision.code)
+    limit_mail("invitation", to=email, client_address=client_address)
     invited = user is None
     if invited:
         user = User.objects.create_user(email, password=None, email_verified=False)

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from console.client import client_address
 from console.errors import ConsoleError
 from console.forms import AddUserForm
 from console.permissions import admin_required
@@ -186,6 +187,7 @@ def user_add(request):
                 email=form.cleaned_data["email"],
                 role=form.cleaned_data["role"],
                 actor=request.user,
+                client_address=client_address(request),
             )
         except ConsoleError as error:
             form.add_error("email", error.message)

@@ -23,9 +23,18 @@ def test_check_deploy_is_clean_with_production_settings():
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "admin.example.com",
         "DATABASE_URL": "sqlite:////tmp/deploy-check.sqlite3",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
     }
+    result = _check_deploy(env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def _check_deploy(env):
+    env = dict(env)
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by conftest for Playwright; never in production
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
         env=env,
@@ -33,8 +42,61 @@ def test_check_deploy_is_clean_with_production_settings():
         text=True,
         timeout=120,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "no issues" in result.stdout
+
+
+def test_check_deploy_fails_in_production_with_a_per_process_cache_or_the_filesystem_broker():
+    env = {
+        **os.environ,
+        "PRODUCTION": "1",
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "admin.example.com",
+        "DATABASE_URL": "sqlite:////tmp/deploy-check.sqlite3",
+        "REDIS_URL": "",
+        "CELERY_BROKER_URL": "filesystem://",
+    }
+    result = _check_deploy(env)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "admin_center.E001" in output and "REDIS_URL" in output
+    assert "admin_center.E002" in output and "CELERY_BROKER_URL" in output
+
+
+def test_without_debug_the_process_refuses_to_start_without_its_own_secret_key():
+    for extra in ({}, {"SECRET_KEY": ""}, {"SECRET_KEY": "insecure-dev-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz"}):
+        env = {**os.environ, "DEBUG": "0", **extra}
+        if not extra:
+            env.pop("SECRET_KEY", None)
+        result = subprocess.run(
+            [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode != 0
+        assert "SECRET_KEY is not set" in result.stderr
+    development = {**os.environ, "DEBUG": "1"}
+    development.pop("SECRET_KEY", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=development, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.django_db
+def test_a_link_forged_with_the_development_key_is_refused(client):
+    """A verification link signed with the public development key verifies nobody."""
+    from django.core import signing
+    from django.urls import reverse
+
+    from console.registration import EMAIL_VERIFICATION_SALT, ClockTimestampSigner
+
+    user = User.objects.create_user("outsider@corp.test", password="x-Secret-123", email_verified=False)
+    forged = ClockTimestampSigner(
+        key="insecure-dev-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz", salt=EMAIL_VERIFICATION_SALT
+    ).sign(f"{user.pk}:{user.email}")
+    response = client.post(reverse("console:verify_email", args=[forged]))
+    assert response.status_code == 400
+    user.refresh_from_db()
+    assert not user.email_verified
+    assert isinstance(signing, object)
 
 
 def test_production_refuses_the_development_secret_key():
