@@ -38,8 +38,8 @@ lint: install-dev
 	$(BIN)/lint-imports
 
 messages: install-dev
-	$(BIN)/python manage.py makemessages -l ja --no-obsolete --no-location -i ".venv/*" -i "var/*"
-	$(BIN)/python manage.py compilemessages -l ja
+	DEBUG=1 $(BIN)/python manage.py makemessages -l ja --no-obsolete --no-location -i ".venv/*" -i "var/*"
+	DEBUG=1 $(BIN)/python manage.py compilemessages -l ja
 
 clean:
 	rm -rf var $(VENV)
