@@ -1,4 +1,4 @@
-"""Glue between settings and the pure-I/O verifiers in domains/verifiers.py.
+"""Glue between settings and the pure-I/O verifiers in domains/verifiers/.
 
 Services and tasks call `run_check`; the verifiers themselves never read settings, so tests
 drive them directly against the loopback DNS and HTTPS servers.
@@ -11,8 +11,8 @@ from django.conf import settings
 
 from domains.messages import Message, gettext_noop
 from domains.verifiers import (
-    INCONCLUSIVE,
     CheckResult,
+    Outcome,
     ResolverConfig,
     check_dns_txt,
     check_https_file,
@@ -98,7 +98,7 @@ def run_check(
         )
     else:
         result = CheckResult(
-            INCONCLUSIVE, Message(gettext_noop("Unknown verification method %(method)s."), {"method": method})
+            Outcome.INCONCLUSIVE, Message(gettext_noop("Unknown verification method %(method)s."), {"method": method})
         )
     duration_ms = int((time.monotonic() - started) * 1000)
     return CheckResult(result.outcome, result.detail, tuple(result.diagnostics), duration_ms)

@@ -347,6 +347,21 @@ def normalize_domain(text: str) -> NormalizedDomain:
     )
 
 
+def ascii_name(text: str) -> str:
+    """An operator's spelling → the stored form (lower case, punycode, no trailing dot).
+
+    Unlike normalize_domain it applies no policy, so an operator can name any stored domain;
+    text that is not a valid IDN is only lower-cased, and then matches nothing stored.
+    """
+    name = str(text).strip().rstrip(".").lower()
+    if not name:
+        return ""
+    try:
+        return idna.encode(name, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return name
+
+
 def _check_policy_names(ascii_name: str, unicode_name: str) -> None:
     """Special-use names and public suffixes listed explicitly (also for single labels)."""
     for suffix in SPECIAL_USE_SUFFIXES:

@@ -6,15 +6,15 @@ from console import clock
 from console.models import Account, Membership, Organization, User
 from domains.messages import Message
 from domains.models import Domain
-from domains.verifiers import INCONCLUSIVE, MISMATCH, NOT_FOUND, VERIFIED, CheckResult
+from domains.verifiers import CheckResult, Outcome
 
 
 def result(outcome: str) -> CheckResult:
     text = {
-        VERIFIED: "The TXT record was found.",
-        NOT_FOUND: "No TXT record at %(host)s.",
-        MISMATCH: "Other TXT values were found.",
-        INCONCLUSIVE: "The DNS server did not answer in time.",
+        Outcome.VERIFIED: "The TXT record was found.",
+        Outcome.NOT_FOUND: "No TXT record at %(host)s.",
+        Outcome.MISMATCH: "Other TXT values were found.",
+        Outcome.INCONCLUSIVE: "The DNS server did not answer in time.",
     }[outcome]
     return CheckResult(outcome, Message(text, {"host": "_twilio.example"} if "%(" in text else {}),
                        (Message("Check the host field."),))

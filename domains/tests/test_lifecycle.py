@@ -10,7 +10,7 @@ from console.models import AuditEvent
 from domains import lifecycle, scheduler
 from domains.models import Domain, DomainCheck
 from domains.tests.lifecycle_factories import make_domain, make_member, make_org, result
-from domains.verifiers import INCONCLUSIVE, MISMATCH, NOT_FOUND, VERIFIED
+from domains.verifiers import Outcome
 
 pytestmark = pytest.mark.django_db
 
@@ -31,9 +31,9 @@ def apply(domain, outcome, *, due=True):
 
 def test_pending_becomes_verified_and_is_rechecked_24h_later(clock):
     domain = make_domain(make_org(), status=Domain.Status.PENDING)
-    check = apply(domain, VERIFIED)
+    check = apply(domain, Outcome.VERIFIED)
     domain.refresh_from_db()
-    assert check.outcome == VERIFIED
+    assert check.outcome == Outcome.VERIFIED
     assert domain.status == Domain.Status.VERIFIED
     assert domain.verified_at == clock.now()
     assert domain.next_check_at == clock.now() + timedelta(hours=24)
@@ -42,7 +42,7 @@ def test_pending_becomes_verified_and_is_rechecked_24h_later(clock):
 
 def test_recheck_is_due_at_24h_not_at_23h59(clock):
     domain = make_domain(make_org(), status=Domain.Status.PENDING)
-    apply(domain, VERIFIED)
+    apply(domain, Outcome.VERIFIED)
     clock.advance(timedelta(hours=23, minutes=59))
     assert scheduler.claim_due_domains(limit=10) == []
     clock.advance(timedelta(minutes=1))
@@ -54,7 +54,7 @@ def test_recheck_is_due_at_24h_not_at_23h59(clock):
 def test_definitive_failure_starts_the_30_day_grace_period(clock):
     domain = make_domain(make_org())
     clock.advance(timedelta(hours=24))
-    apply(domain, NOT_FOUND)
+    apply(domain, Outcome.NOT_FOUND)
     domain.refresh_from_db()
     assert domain.status == Domain.Status.REVALIDATION_REQUIRED
     assert domain.failing_since == clock.now()
@@ -62,14 +62,14 @@ def test_definitive_failure_starts_the_30_day_grace_period(clock):
     assert domain.next_check_at == clock.now() + lifecycle.FAILING_RECHECK_INTERVAL
     event = AuditEvent.objects.get(action="domain.failing")
     assert event.actor_kind == AuditEvent.ActorKind.SCHEDULE
-    assert event.detail["outcome"] == NOT_FOUND
+    assert event.detail["outcome"] == Outcome.NOT_FOUND
     assert event.detail["detail"] == "No TXT record at _twilio.example."
 
 
 def test_mismatch_is_definitive_too(clock):
     domain = make_domain(make_org())
     clock.advance(timedelta(hours=24))
-    apply(domain, MISMATCH)
+    apply(domain, Outcome.MISMATCH)
     domain.refresh_from_db()
     assert domain.status == Domain.Status.REVALIDATION_REQUIRED
 
@@ -78,19 +78,19 @@ def test_inconclusive_for_71h_keeps_verified_72h_starts_grace(clock):
     domain = make_domain(make_org())
     clock.advance(timedelta(hours=24))
     started = clock.now()
-    apply(domain, INCONCLUSIVE)
+    apply(domain, Outcome.INCONCLUSIVE)
     domain.refresh_from_db()
     assert domain.status == Domain.Status.VERIFIED
     assert domain.inconclusive_since == started
     assert domain.next_check_at == started + lifecycle.INCONCLUSIVE_RETRY
 
     clock.set_now(started + timedelta(hours=71))
-    apply(domain, INCONCLUSIVE)
+    apply(domain, Outcome.INCONCLUSIVE)
     domain.refresh_from_db()
     assert domain.status == Domain.Status.VERIFIED
 
     clock.set_now(started + timedelta(hours=72))
-    apply(domain, INCONCLUSIVE)
+    apply(domain, Outcome.INCONCLUSIVE)
     domain.refresh_from_db()
     assert domain.status == Domain.Status.REVALIDATION_REQUIRED
     assert domain.grace_deadline == clock.now() + timedelta(days=30)
@@ -99,11 +99,11 @@ def test_inconclusive_for_71h_keeps_verified_72h_starts_grace(clock):
 def test_a_success_resets_the_inconclusive_streak(clock):
     domain = make_domain(make_org())
     clock.advance(timedelta(hours=24))
-    apply(domain, INCONCLUSIVE)
+    apply(domain, Outcome.INCONCLUSIVE)
     clock.advance(timedelta(hours=70))
-    apply(domain, VERIFIED)
+    apply(domain, Outcome.VERIFIED)
     clock.advance(timedelta(hours=24))
-    apply(domain, INCONCLUSIVE)
+    apply(domain, Outcome.INCONCLUSIVE)
     domain.refresh_from_db()
     assert domain.status == Domain.Status.VERIFIED
     assert domain.inconclusive_since == clock.now()
@@ -113,7 +113,7 @@ def test_inconclusive_never_revokes_a_failing_domain_nor_restores_it(clock):
     domain = make_domain(make_org(), status=Domain.Status.REVALIDATION_REQUIRED)
     deadline = domain.grace_deadline
     clock.advance(timedelta(hours=6))
-    apply(domain, INCONCLUSIVE)
+    apply(domain, Outcome.INCONCLUSIVE)
     domain.refresh_from_db()
     assert domain.status == Domain.Status.REVALIDATION_REQUIRED
     assert domain.grace_deadline == deadline
@@ -122,7 +122,7 @@ def test_inconclusive_never_revokes_a_failing_domain_nor_restores_it(clock):
 def test_success_during_grace_restores_verified(clock):
     domain = make_domain(make_org(), status=Domain.Status.REVALIDATION_REQUIRED, reminders_sent=[30])
     clock.advance(timedelta(hours=6))
-    apply(domain, VERIFIED)
+    apply(domain, Outcome.VERIFIED)
     domain.refresh_from_db()
     assert domain.status == Domain.Status.VERIFIED
     assert domain.failing_since is None and domain.grace_deadline is None
@@ -133,20 +133,20 @@ def test_success_during_grace_restores_verified(clock):
 def test_pending_backs_off_and_stops_72h_after_the_last_click(clock):
     domain = make_domain(make_org(), status=Domain.Status.PENDING)
     clicked = clock.now()
-    apply(domain, NOT_FOUND)
+    apply(domain, Outcome.NOT_FOUND)
     domain.refresh_from_db()
     assert domain.status == Domain.Status.PENDING
     assert domain.next_check_at == clicked + lifecycle.PENDING_MIN_INTERVAL
     clock.set_now(clicked + timedelta(hours=10))
-    apply(domain, NOT_FOUND, due=False)
+    apply(domain, Outcome.NOT_FOUND, due=False)
     domain.refresh_from_db()
     assert domain.next_check_at == clock.now() + lifecycle.PENDING_MAX_INTERVAL
     clock.set_now(clicked + timedelta(hours=71, minutes=30))
-    apply(domain, NOT_FOUND, due=False)
+    apply(domain, Outcome.NOT_FOUND, due=False)
     domain.refresh_from_db()
     assert domain.next_check_at == clicked + timedelta(hours=72)
     clock.set_now(clicked + timedelta(hours=72))
-    apply(domain, NOT_FOUND, due=False)
+    apply(domain, Outcome.NOT_FOUND, due=False)
     domain.refresh_from_db()
     assert domain.next_check_at is None
     assert domain.status == Domain.Status.PENDING
@@ -156,9 +156,9 @@ def test_one_check_per_due_time_and_stale_claims_ignored(clock):
     domain = make_domain(make_org())
     clock.advance(timedelta(hours=24))
     due = domain.next_check_at
-    assert lifecycle.apply_check_result(domain_id=domain.pk, result=result(VERIFIED), trigger=SCHEDULE, due_at=due)
+    assert lifecycle.apply_check_result(domain_id=domain.pk, result=result(Outcome.VERIFIED), trigger=SCHEDULE, due_at=due)
     # Same due time again (a second worker, a re-delivered task): nothing happens.
-    assert lifecycle.apply_check_result(domain_id=domain.pk, result=result(NOT_FOUND), trigger=SCHEDULE, due_at=due) is None
+    assert lifecycle.apply_check_result(domain_id=domain.pk, result=result(Outcome.NOT_FOUND), trigger=SCHEDULE, due_at=due) is None
     domain.refresh_from_db()
     assert domain.status == Domain.Status.VERIFIED
     assert DomainCheck.objects.filter(domain=domain).count() == 1
@@ -166,13 +166,13 @@ def test_one_check_per_due_time_and_stale_claims_ignored(clock):
 
 def test_removed_domain_is_never_checked(clock):
     domain = make_domain(make_org(), status=Domain.Status.REMOVED, next_check_at=None)
-    assert lifecycle.apply_check_result(domain_id=domain.pk, result=result(VERIFIED), trigger=SCHEDULE) is None
+    assert lifecycle.apply_check_result(domain_id=domain.pk, result=result(Outcome.VERIFIED), trigger=SCHEDULE) is None
 
 
 def test_first_organization_to_verify_wins(clock):
     winner = make_domain(make_org("A", "a@a.test"), "shared.test")
     loser = make_domain(make_org("B", "b@b.test"), "shared.test", status=Domain.Status.PENDING)
-    check = apply(loser, VERIFIED)
+    check = apply(loser, Outcome.VERIFIED)
     loser.refresh_from_db()
     assert check is not None
     assert loser.status == Domain.Status.PENDING and loser.next_check_at is None
@@ -184,11 +184,11 @@ def test_first_organization_to_verify_wins(clock):
 @pytest.mark.parametrize(
     "status,outcomes",
     [
-        (Domain.Status.PENDING, [VERIFIED]),
-        (Domain.Status.VERIFIED, [NOT_FOUND]),
-        (Domain.Status.VERIFIED, [INCONCLUSIVE]),
-        (Domain.Status.REVALIDATION_REQUIRED, [VERIFIED]),
-        (Domain.Status.REVALIDATION_REQUIRED, [MISMATCH]),
+        (Domain.Status.PENDING, [Outcome.VERIFIED]),
+        (Domain.Status.VERIFIED, [Outcome.NOT_FOUND]),
+        (Domain.Status.VERIFIED, [Outcome.INCONCLUSIVE]),
+        (Domain.Status.REVALIDATION_REQUIRED, [Outcome.VERIFIED]),
+        (Domain.Status.REVALIDATION_REQUIRED, [Outcome.MISMATCH]),
     ],
 )
 def test_bulk_path_gives_the_same_state_as_the_single_path(clock, status, outcomes):
@@ -212,8 +212,8 @@ def test_bulk_path_skips_stale_and_duplicate_due_times(clock):
     domain = make_domain(org)
     clock.advance(timedelta(hours=24))
     due = domain.next_check_at
-    first = lifecycle.apply_check_results_bulk([(domain.pk, due, result(VERIFIED))])
-    again = lifecycle.apply_check_results_bulk([(domain.pk, due, result(NOT_FOUND))])
+    first = lifecycle.apply_check_results_bulk([(domain.pk, due, result(Outcome.VERIFIED))])
+    again = lifecycle.apply_check_results_bulk([(domain.pk, due, result(Outcome.NOT_FOUND))])
     assert (first.applied, again.applied, again.skipped) == (1, 0, 1)
     domain.refresh_from_db()
     assert domain.status == Domain.Status.VERIFIED
@@ -224,7 +224,7 @@ def test_bulk_batch_costs_a_fixed_number_of_queries(clock, django_assert_max_num
     make_member(org, "admin@owners.test")
     domains = [make_domain(org, f"d{i}.test") for i in range(30)]
     clock.advance(timedelta(hours=24))
-    items = [(d.pk, d.next_check_at, result(NOT_FOUND if i % 2 else VERIFIED)) for i, d in enumerate(domains)]
+    items = [(d.pk, d.next_check_at, result(Outcome.NOT_FOUND if i % 2 else Outcome.VERIFIED)) for i, d in enumerate(domains)]
     with django_assert_max_num_queries(6):
         outcome = lifecycle.apply_check_results_bulk(items)
     assert outcome.applied == 30

@@ -5,7 +5,7 @@ import time
 import pytest
 
 from domains.checking import html_file_content
-from domains.verifiers import INCONCLUSIVE, MISMATCH, NOT_FOUND, VERIFIED, check_https_file
+from domains.verifiers import Outcome, check_https_file
 
 TOKEN = "0123456789abcdef0123456789abcdef"
 OTHER_TOKEN = "fedcba9876543210fedcba9876543210"
@@ -56,7 +56,7 @@ def texts(result):
 def test_file_with_the_token_verifies_over_sni_and_host(dns_server, site):
     site.put(NAME, PATH, PAGE)
     result = check(dns_server, site)
-    assert result.outcome == VERIFIED
+    assert result.outcome == Outcome.VERIFIED
     assert result.detail.english() == f"Found the token in the file at https://{NAME}:{site.port}{PATH}."
     (seen,) = site.requests
     assert (seen.host, seen.server_name, seen.path) == (NAME, NAME, PATH)
@@ -65,17 +65,17 @@ def test_file_with_the_token_verifies_over_sni_and_host(dns_server, site):
 def test_the_downloadable_html_file_verifies(dns_server, site, settings):
     settings.DOMAIN_TXT_PREFIX = PREFIX
     site.put(NAME, PATH, html_file_content(TOKEN))
-    assert check(dns_server, site).outcome == VERIFIED
+    assert check(dns_server, site).outcome == Outcome.VERIFIED
 
 
 def test_bare_token_in_the_file_verifies(dns_server, site):
     site.put(NAME, PATH, f"{TOKEN}\n")
-    assert check(dns_server, site).outcome == VERIFIED
+    assert check(dns_server, site).outcome == Outcome.VERIFIED
 
 
 def test_missing_file_is_not_found(dns_server, site):
     result = check(dns_server, site)
-    assert result.outcome == NOT_FOUND
+    assert result.outcome == Outcome.NOT_FOUND
     url = f"https://{NAME}:{site.port}{PATH}"
     assert result.detail.english() == f"The file was not found at {url} (HTTP 404)."
     assert english(result.diagnostics) == [
@@ -85,13 +85,13 @@ def test_missing_file_is_not_found(dns_server, site):
 
 def test_gone_is_not_found(dns_server, site):
     site.set_status(NAME, PATH, 410)
-    assert check(dns_server, site).outcome == NOT_FOUND
+    assert check(dns_server, site).outcome == Outcome.NOT_FOUND
 
 
 def test_forbidden_is_definitive(dns_server, site):
     site.set_status(NAME, PATH, 403)
     result = check(dns_server, site)
-    assert result.outcome == NOT_FOUND
+    assert result.outcome == Outcome.NOT_FOUND
     assert result.detail.english() == f"{NAME} answered HTTP 403 instead of serving the file."
 
 
@@ -99,7 +99,7 @@ def test_forbidden_is_definitive(dns_server, site):
 def test_server_errors_are_inconclusive(dns_server, site, status):
     site.set_status(NAME, PATH, status)
     result = check(dns_server, site)
-    assert result.outcome == INCONCLUSIVE
+    assert result.outcome == Outcome.INCONCLUSIVE
     assert result.detail.english() == f"{NAME} answered HTTP {status} (a server problem). We will try again."
 
 
@@ -107,7 +107,7 @@ def test_wrong_content_is_a_mismatch_and_the_body_is_never_shown(dns_server, sit
     secret = "SECRET-INTERNAL-CONTENT-1234567890"
     site.put(NAME, PATH, f"<html><body>Welcome! {secret}</body></html>")
     result = check(dns_server, site)
-    assert result.outcome == MISMATCH
+    assert result.outcome == Outcome.MISMATCH
     assert secret not in texts(result) and "Welcome" not in texts(result)
     assert english(result.diagnostics) == [
         "The page at this address does not hold the token. Upload the downloaded HTML file unchanged; make sure "
@@ -118,7 +118,7 @@ def test_wrong_content_is_a_mismatch_and_the_body_is_never_shown(dns_server, sit
 def test_another_token_is_named(dns_server, site):
     site.put(NAME, PATH, f"{PREFIX}{OTHER_TOKEN}")
     result = check(dns_server, site)
-    assert result.outcome == MISMATCH
+    assert result.outcome == Outcome.MISMATCH
     assert OTHER_TOKEN not in texts(result)
     assert english(result.diagnostics) == [
         "The file holds a different verification token (perhaps from another organization or an earlier "
@@ -129,7 +129,7 @@ def test_another_token_is_named(dns_server, site):
 def test_old_token_is_named(dns_server, site):
     site.put(NAME, PATH, f"{PREFIX}{OLD_TOKEN}")
     result = check(dns_server, site, old_tokens=(OLD_TOKEN,))
-    assert result.outcome == MISMATCH
+    assert result.outcome == Outcome.MISMATCH
     assert english(result.diagnostics) == [
         "The file holds an older token of this domain, which no longer counts. Download the HTML file again and "
         "replace the one on your site."
@@ -139,7 +139,7 @@ def test_old_token_is_named(dns_server, site):
 def test_token_after_max_bytes_is_not_seen(dns_server, site):
     site.put(NAME, PATH, "x" * 10_000 + f" {PREFIX}{TOKEN}")
     result = check(dns_server, site, max_bytes=4096)
-    assert result.outcome == MISMATCH
+    assert result.outcome == Outcome.MISMATCH
     assert "we read at most 4096 bytes" in result.detail.english()
 
 
@@ -151,7 +151,7 @@ def test_redirect_chain_is_followed(dns_server, site):
     site.redirect("www.example.test", "/c", PATH, status=308)
     site.put("www.example.test", PATH, PAGE)
     result = check(dns_server, site)
-    assert result.outcome == VERIFIED
+    assert result.outcome == Outcome.VERIFIED
     assert [(r.host, r.server_name, r.path) for r in site.requests][-1] == ("www.example.test", "www.example.test", PATH)
 
 
@@ -159,7 +159,7 @@ def test_redirect_without_port_uses_the_configured_port(dns_server, site):
     dns_server.set_a("www.example.test", "127.0.0.1")
     site.redirect(NAME, PATH, f"https://www.example.test{PATH}")
     site.put("www.example.test", PATH, PAGE)
-    assert check(dns_server, site).outcome == VERIFIED
+    assert check(dns_server, site).outcome == Outcome.VERIFIED
 
 
 def test_redirect_to_another_host_without_the_token_names_the_host(dns_server, site):
@@ -167,7 +167,7 @@ def test_redirect_to_another_host_without_the_token_names_the_host(dns_server, s
     site.redirect(NAME, PATH, "https://parking.other.test/")
     site.put("parking.other.test", "/", "<html>This domain is for sale</html>")
     result = check(dns_server, site)
-    assert result.outcome == MISMATCH
+    assert result.outcome == Outcome.MISMATCH
     url = f"https://{NAME}:{site.port}{PATH}"
     assert english(result.diagnostics)[-1] == (
         f"{url} redirects to another host, parking.other.test. Serve the file at {url} itself, without "
@@ -179,7 +179,7 @@ def test_too_many_redirects(dns_server, site):
     for hop in range(12):
         site.redirect(NAME, PATH if hop == 0 else f"/r{hop}", f"/r{hop + 1}")
     result = check(dns_server, site)
-    assert result.outcome == NOT_FOUND
+    assert result.outcome == Outcome.NOT_FOUND
     assert "redirects more than 10 times" in result.detail.english()
     assert len(site.requests) == 11
 
@@ -188,7 +188,7 @@ def test_redirect_loop_is_detected(dns_server, site):
     site.redirect(NAME, PATH, "/a")
     site.redirect(NAME, "/a", PATH)
     result = check(dns_server, site)
-    assert result.outcome == NOT_FOUND
+    assert result.outcome == Outcome.NOT_FOUND
     assert result.detail.english() == f"https://{NAME}:{site.port}{PATH} redirects in a loop."
     assert len(site.requests) == 2
 
@@ -196,7 +196,7 @@ def test_redirect_loop_is_detected(dns_server, site):
 def test_redirect_to_http_is_refused(dns_server, site):
     site.redirect(NAME, PATH, f"http://{NAME}{PATH}")
     result = check(dns_server, site)
-    assert result.outcome == NOT_FOUND
+    assert result.outcome == Outcome.NOT_FOUND
     url = f"https://{NAME}:{site.port}{PATH}"
     assert english(result.diagnostics) == [
         f"The file redirects to http; it must be served over https. Remove the redirect to http or serve the file "
@@ -208,7 +208,7 @@ def test_redirect_to_http_is_refused(dns_server, site):
 def test_see_other_is_not_followed(dns_server, site):
     site.redirect(NAME, PATH, "/elsewhere", status=303)
     result = check(dns_server, site)
-    assert result.outcome == NOT_FOUND
+    assert result.outcome == Outcome.NOT_FOUND
     assert len(site.requests) == 1
 
 
@@ -216,7 +216,7 @@ def test_redirect_to_metadata_address_is_refused_without_connecting(dns_server, 
     dns_server.set_a("metadata.example.test", "169.254.169.254")
     site.redirect(NAME, PATH, "https://metadata.example.test/latest/meta-data/")
     result = check(dns_server, site, seconds=5)
-    assert result.outcome == NOT_FOUND
+    assert result.outcome == Outcome.NOT_FOUND
     assert result.detail.english().startswith(
         "metadata.example.test resolves to 169.254.169.254, a special-purpose address (link-local"
     )
@@ -226,7 +226,7 @@ def test_redirect_to_metadata_address_is_refused_without_connecting(dns_server, 
 def test_redirect_to_ip_literal_is_checked(dns_server, site):
     site.redirect(NAME, PATH, "https://10.0.0.1/x")
     result = check(dns_server, site)
-    assert result.outcome == NOT_FOUND
+    assert result.outcome == Outcome.NOT_FOUND
     assert "10.0.0.1" in result.detail.english()
 
 
@@ -234,7 +234,7 @@ def test_certificate_from_unknown_ca_is_a_definitive_failure(dns_server, site):
     site.set_untrusted(NAME)
     site.put(NAME, PATH, PAGE)
     result = check(dns_server, site)
-    assert result.outcome == NOT_FOUND
+    assert result.outcome == Outcome.NOT_FOUND
     assert result.detail.english().startswith(f"The HTTPS certificate of {NAME} is not trusted (")
     assert english(result.diagnostics) == [
         f"Install a valid certificate for {NAME} issued by a public certificate authority (e.g. Let's Encrypt) "
@@ -246,14 +246,14 @@ def test_certificate_from_unknown_ca_is_a_definitive_failure(dns_server, site):
 def test_default_trust_store_rejects_the_test_ca(dns_server, site):
     site.put(NAME, PATH, PAGE)
     result = check(dns_server, site, ca_bundle=None)
-    assert result.outcome == NOT_FOUND
+    assert result.outcome == Outcome.NOT_FOUND
     assert "is not trusted" in result.detail.english()
 
 
 def test_port_without_tls_is_explained(dns_server, site):
     site.put(NAME, PATH, PAGE)
     result = check(dns_server, site, port=site.http_port)
-    assert result.outcome == NOT_FOUND
+    assert result.outcome == Outcome.NOT_FOUND
     assert result.detail.english() == f"The server of {NAME} does not speak HTTPS on port {site.http_port}."
 
 
@@ -261,33 +261,33 @@ def test_connection_refused_is_inconclusive(dns_server, site):
     from tests.support.dns_server import closed_udp_port
 
     result = check(dns_server, site, port=closed_udp_port())
-    assert result.outcome == INCONCLUSIVE
+    assert result.outcome == Outcome.INCONCLUSIVE
     assert "We could not connect to" in result.detail.english()
 
 
 def test_server_that_never_answers_hits_the_deadline(dns_server, site):
     site.hang(NAME, PATH)
     result = check(dns_server, site, seconds=1.0)
-    assert result.outcome == INCONCLUSIVE
+    assert result.outcome == Outcome.INCONCLUSIVE
     assert result.detail.english() == f"Fetching the file from {NAME} timed out. We will try again."
 
 
 def test_unknown_name_is_not_found(dns_server, https_server):
     result = check(dns_server, https_server, name="nowhere.example.test")
-    assert result.outcome == NOT_FOUND
+    assert result.outcome == Outcome.NOT_FOUND
     assert result.detail.english() == "The name nowhere.example.test does not exist in DNS (NXDOMAIN)."
 
 
 def test_dns_failure_is_inconclusive(dns_server, https_server):
     dns_server.set_rcode(NAME, "SERVFAIL")
     result = check(dns_server, https_server)
-    assert result.outcome == INCONCLUSIVE
+    assert result.outcome == Outcome.INCONCLUSIVE
 
 
 def test_loopback_is_refused_unless_allowed(dns_server, site):
     site.put(NAME, PATH, PAGE)
     result = check(dns_server, site, allow_loopback=False)
-    assert result.outcome == NOT_FOUND
+    assert result.outcome == Outcome.NOT_FOUND
     assert "127.0.0.1, a special-purpose address (loopback" in result.detail.english()
     assert site.requests == []
 
@@ -314,7 +314,7 @@ def test_special_purpose_addresses_are_refused_even_with_loopback_allowed(dns_se
         dns_server.set_aaaa(NAME, address)
     https_server.put(NAME, PATH, PAGE)
     result = check(dns_server, https_server, allow_loopback=True)
-    assert result.outcome == NOT_FOUND
+    assert result.outcome == Outcome.NOT_FOUND
     assert f"resolves to {address}, a special-purpose address" in result.detail.english()
     assert https_server.requests == []
 
@@ -324,7 +324,7 @@ def test_rebinding_the_checked_address_is_the_one_connected_to(dns_server, https
     dns_server.set_a_sequence(NAME, ["127.0.0.1"], ["169.254.169.254"])
     https_server.put(NAME, PATH, PAGE)
     result = check(dns_server, https_server)
-    assert result.outcome == VERIFIED
+    assert result.outcome == Outcome.VERIFIED
     # One A lookup, and the request reached the server: we connected to the address we checked
     # (the system resolver does not know example.test at all).
     assert len(dns_server.queries_for(NAME, "A")) == 1
@@ -334,7 +334,7 @@ def test_rebinding_the_checked_address_is_the_one_connected_to(dns_server, https
 def test_rebinding_to_a_forbidden_address_first_never_connects(dns_server, https_server):
     dns_server.set_a_sequence(NAME, ["169.254.169.254"], ["127.0.0.1"])
     https_server.put(NAME, PATH, PAGE)
-    assert check(dns_server, https_server).outcome == NOT_FOUND
+    assert check(dns_server, https_server).outcome == Outcome.NOT_FOUND
     assert https_server.requests == []
 
 
@@ -346,9 +346,9 @@ def test_run_check_reads_the_https_settings(dns_settings, https_settings, settin
     dns_settings.set_a(NAME, "127.0.0.1")
     https_settings.put(NAME, PATH, html_file_content(TOKEN))
     result = run_check(NAME, TOKEN, "https", deadline_seconds=10)
-    assert result.outcome == VERIFIED
+    assert result.outcome == Outcome.VERIFIED
     settings.HTTPS_ALLOW_LOOPBACK = False
-    assert run_check(NAME, TOKEN, "https", deadline_seconds=10).outcome == NOT_FOUND
+    assert run_check(NAME, TOKEN, "https", deadline_seconds=10).outcome == Outcome.NOT_FOUND
 
 
 def test_html_file_content_holds_the_prefixed_token(settings):

@@ -1,0 +1,327 @@
+"""The DNS TXT check: `<prefix><token>` among the TXT records at `<label>.<name>`.
+
+dnspython, a fresh resolver per check (no cache), every TXT record at the host, the strings
+of one record joined, CNAMEs followed, names compared case-insensitively, the token compared
+in constant time. In authoritative mode the zone's own nameservers are asked directly (RD
+off) so a record published a moment ago verifies at once; when they cannot be reached the
+recursive answer is used and a diagnostic says so. When the token is absent we look where
+people put it by mistake (diagnostics.py) and say exactly what to change.
+
+NOERROR without a match and NXDOMAIN are definitive; timeouts, SERVFAIL, REFUSED and
+unreachable nameservers are inconclusive.
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.query
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.resolver
+
+from domains.messages import Message, gettext_noop
+from domains.verifiers import diagnostics
+from domains.verifiers.results import CheckResult, Outcome, ResolverConfig, msg, remaining
+
+# Outcomes of one TXT lookup.
+FOUND = "found"  # NOERROR with TXT records (values may still not match)
+NODATA = "nodata"  # NOERROR without TXT records
+NXDOMAIN = "nxdomain"
+ERROR = "error"  # timeout, SERVFAIL, REFUSED, no nameservers: no answer to rely on
+
+MAX_CNAME_HOPS = 10
+MAX_AUTHORITATIVE_SERVERS = 4
+
+
+@dataclass
+class Lookup:
+    status: str
+    values: list[str] = field(default_factory=list)
+    error: str = ""  # short technical reason for ERROR ("timeout", "SERVFAIL", ...)
+    via_authoritative: bool = False
+
+
+def lifetime(config: ResolverConfig, deadline: float) -> float:
+    return max(0.05, min(float(config.timeout), remaining(deadline)))
+
+
+def new_resolver(config: ResolverConfig, deadline: float) -> dns.resolver.Resolver:
+    """A fresh resolver with no cache; the configured nameservers and port, or the system's."""
+    if config.nameservers:
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers = list(config.nameservers)
+        resolver.port = int(config.port)
+    else:
+        resolver = dns.resolver.Resolver(configure=True)
+    resolver.cache = None
+    resolver.search = []
+    resolver.use_search_by_default = False
+    resolver.timeout = resolver.lifetime = lifetime(config, deadline)
+    return resolver
+
+
+def error_reason(error: Exception) -> str:
+    text = str(error)
+    for rcode in ("SERVFAIL", "REFUSED", "NOTIMP", "FORMERR"):
+        if rcode in text:
+            return rcode
+    if isinstance(error, dns.exception.Timeout):
+        return "timeout"
+    if isinstance(error, dns.resolver.NoNameservers):
+        return "no nameserver answered"
+    return type(error).__name__
+
+
+def _txt_values(rrset) -> list[str]:
+    # The strings of one record are one value.
+    return [b"".join(rdata.strings).decode("utf-8", "replace") for rdata in rrset]
+
+
+def _recursive_txt(qname: str, config: ResolverConfig, deadline: float) -> Lookup:
+    if remaining(deadline) <= 0:
+        return Lookup(ERROR, error="timeout")
+    resolver = new_resolver(config, deadline)
+    try:
+        answer = resolver.resolve(qname, "TXT", search=False, raise_on_no_answer=False, lifetime=lifetime(config, deadline))
+    except dns.resolver.NXDOMAIN:
+        return Lookup(NXDOMAIN)
+    except dns.resolver.NoAnswer:  # pragma: no cover  (raise_on_no_answer=False)
+        return Lookup(NODATA)
+    except (dns.exception.DNSException, OSError, ValueError) as error:
+        return Lookup(ERROR, error=error_reason(error))
+    if answer.rrset is None:
+        return Lookup(NODATA)
+    return Lookup(FOUND, _txt_values(answer.rrset))
+
+
+# --- authoritative mode ------------------------------------------------------------------------
+
+
+@dataclass
+class Authority:
+    """The zone's nameserver addresses, found once per check (authoritative mode)."""
+
+    zone: str = ""
+    addresses: list[str] = field(default_factory=list)
+    problem: str = ""  # why we could not use them
+
+
+def _nameserver_addresses(resolver, ns_answer, config: ResolverConfig, deadline: float) -> list[str]:
+    addresses: list[str] = []
+    for ns in ns_answer:
+        for rdtype in ("A", "AAAA"):
+            if remaining(deadline) <= 0:
+                return addresses
+            try:
+                answer = resolver.resolve(ns.target, rdtype, search=False, lifetime=lifetime(config, deadline))
+            except (dns.exception.DNSException, OSError, ValueError):
+                continue
+            addresses.extend(a.address for a in answer if a.address not in addresses)
+    return addresses
+
+
+def find_authority(name: str, config: ResolverConfig, deadline: float) -> Authority:
+    resolver = new_resolver(config, deadline)
+    try:
+        zone = dns.resolver.zone_for_name(name, resolver=resolver, lifetime=lifetime(config, deadline))
+    except (dns.exception.DNSException, OSError, ValueError) as error:
+        return Authority(problem=f"zone not found ({error_reason(error)})")
+    authority = Authority(zone=zone.to_text(omit_final_dot=True))
+    try:
+        ns_answer = resolver.resolve(zone, "NS", search=False, lifetime=lifetime(config, deadline))
+    except (dns.exception.DNSException, OSError, ValueError) as error:
+        authority.problem = f"no NS records for {authority.zone} ({error_reason(error)})"
+        return authority
+    authority.addresses = _nameserver_addresses(resolver, ns_answer, config, deadline)
+    if not authority.addresses:
+        authority.problem = f"the nameservers of {authority.zone} have no address"
+    return authority
+
+
+def _final_name(response, target):
+    """Follow a CNAME chain inside the answer section; the final name's TXT records count."""
+    current = target
+    for _ in range(MAX_CNAME_HOPS):
+        cname = response.get_rrset(response.answer, current, dns.rdataclass.IN, dns.rdatatype.CNAME)
+        if cname is None:
+            break
+        current = cname[0].target
+    return current
+
+
+def _read_authoritative_answer(response, target, config: ResolverConfig, deadline: float) -> Lookup:
+    current = _final_name(response, target)
+    txt = response.get_rrset(response.answer, current, dns.rdataclass.IN, dns.rdatatype.TXT)
+    if txt is not None:
+        return Lookup(FOUND, _txt_values(txt), via_authoritative=True)
+    if current != target:
+        # The CNAME points elsewhere (maybe another zone): let the recursive resolver chase it.
+        return _recursive_txt(current.to_text(), config, deadline)
+    return Lookup(NODATA, via_authoritative=True)
+
+
+def _authoritative_txt(qname: str, authority: Authority, config: ResolverConfig, deadline: float) -> Lookup:
+    """Ask the zone's nameservers directly, RD off; ERROR if none of them gives an answer."""
+    target = dns.name.from_text(qname)
+    last_error = "no nameserver answered"
+    for address in authority.addresses[:MAX_AUTHORITATIVE_SERVERS]:
+        if remaining(deadline) <= 0:
+            return Lookup(ERROR, error="timeout")
+        query = dns.message.make_query(target, "TXT")
+        query.flags &= ~dns.flags.RD
+        try:
+            response, _ = dns.query.udp_with_fallback(
+                query, address, timeout=lifetime(config, deadline), port=int(config.port)
+            )
+        except (dns.exception.DNSException, OSError, ValueError) as error:
+            last_error = error_reason(error)
+            continue
+        rcode = response.rcode()
+        if rcode == dns.rcode.NXDOMAIN:
+            return Lookup(NXDOMAIN, via_authoritative=True)
+        if rcode != dns.rcode.NOERROR:
+            last_error = dns.rcode.to_text(rcode)
+            continue
+        return _read_authoritative_answer(response, target, config, deadline)
+    return Lookup(ERROR, error=last_error)
+
+
+class DnsContext:
+    """One check's lookups: the zone's nameservers are found once, on first use."""
+
+    def __init__(self, name: str, config: ResolverConfig, deadline: float):
+        self.name = name
+        self.config = config
+        self.deadline = deadline
+        self.authority: Authority | None = None
+        self.fell_back = ""  # why the authoritative servers were not used, if they were not
+
+    def ensure_authority(self) -> None:
+        if self.config.authoritative and self.authority is None:
+            self.authority = find_authority(self.name, self.config, self.deadline)
+
+    def lookup(self, qname: str) -> Lookup:
+        try:
+            return self._lookup(qname)
+        except (dns.exception.DNSException, OSError, ValueError) as error:  # e.g. a name too long for DNS
+            return Lookup(ERROR, error=error_reason(error))
+
+    def _lookup(self, qname: str) -> Lookup:
+        if self.config.authoritative:
+            self.ensure_authority()
+            if not self.authority.problem:
+                result = _authoritative_txt(qname, self.authority, self.config, self.deadline)
+                if result.status != ERROR:
+                    return result
+                self.fell_back = self.fell_back or result.error
+            else:
+                self.fell_back = self.fell_back or self.authority.problem
+        return _recursive_txt(qname, self.config, self.deadline)
+
+
+# --- the check -----------------------------------------------------------------------------------
+
+
+def _with_fallback_note(context: DnsContext, messages: list[Message]) -> tuple[Message, ...]:
+    if context.fell_back:
+        messages.append(
+            msg(
+                gettext_noop(
+                    "We could not ask the domain's own nameservers (%(reason)s), so this answer comes from "
+                    "a recursive resolver and may be up to a few hours old."
+                ),
+                reason=context.fell_back,
+            )
+        )
+    return tuple(messages)
+
+
+def _failed_lookup_detail(lookup: Lookup, host: str) -> Message:
+    if lookup.error == "timeout":
+        return msg(
+            gettext_noop("The DNS lookup of %(host)s timed out. We will try again; nothing changes meanwhile."),
+            host=host,
+        )
+    return msg(
+        gettext_noop("The DNS lookup of %(host)s failed (%(reason)s). We will try again; nothing changes meanwhile."),
+        host=host,
+        reason=lookup.error,
+    )
+
+
+def _misplacement_diagnostics(
+    context: DnsContext, name: str, token: str, *, label: str, prefix: str, old_tokens: tuple[str, ...]
+) -> list[Message]:
+    """Look, in parallel, where people put the record by mistake, and say what was found there."""
+    candidates = diagnostics.misplacement_candidates(name, label=label, prefix=prefix)
+    if remaining(context.deadline) <= 0:
+        return []
+    context.ensure_authority()  # once, before the threads share it
+    with ThreadPoolExecutor(max_workers=len(candidates)) as pool:
+        lookups = list(pool.map(lambda candidate: context.lookup(candidate.qname), candidates))
+    found = [
+        (candidate, lookup.values)
+        for candidate, lookup in zip(candidates, lookups, strict=True)
+        if lookup.status == FOUND
+    ]
+    return diagnostics.misplacement_messages(
+        found, token, host=f"{label}.{name}", label=label, prefix=prefix, old_tokens=old_tokens
+    )
+
+
+def _absent_token_verdict(
+    lookup: Lookup, host: str, token: str, *, prefix: str, old_tokens: tuple[str, ...]
+) -> tuple[Outcome, Message, list[Message]]:
+    """NOT_FOUND or MISMATCH for an answer that does not hold the token, with what we saw."""
+    if lookup.status == FOUND:
+        messages, ours = diagnostics.value_diagnostics(host, lookup.values, token, prefix=prefix, old_tokens=old_tokens)
+        detail = msg(
+            gettext_noop("Found %(count)s TXT record(s) at %(host)s but none holds the token. Seen: %(values)s."),
+            count=len(lookup.values),
+            host=host,
+            values=diagnostics.describe_values(lookup.values),
+        )
+        return (Outcome.MISMATCH if ours else Outcome.NOT_FOUND), detail, messages
+    if lookup.status == NODATA:
+        return Outcome.NOT_FOUND, msg(gettext_noop("%(host)s exists but has no TXT record."), host=host), []
+    return Outcome.NOT_FOUND, msg(gettext_noop("There is no DNS record at %(host)s (NXDOMAIN)."), host=host), []
+
+
+def check_dns_txt(
+    name, token, *, resolver: ResolverConfig, label, prefix, deadline, old_tokens=()
+) -> CheckResult:
+    """Look for `<prefix><token>` among the TXT records at `<label>.<name>`."""
+    name = str(name).strip().rstrip(".").lower()
+    old_tokens = tuple(t for t in old_tokens if t and t != token)
+    host = f"{label}.{name}" if label else name
+    context = DnsContext(name, resolver, deadline)
+    lookup = context.lookup(host)
+    if lookup.status == ERROR:
+        return CheckResult(Outcome.INCONCLUSIVE, _failed_lookup_detail(lookup, host), _with_fallback_note(context, []))
+    if lookup.status == FOUND and any(
+        diagnostics.examine(value, token, prefix=prefix, old_tokens=()).exact for value in lookup.values
+    ):
+        detail = msg(gettext_noop("Found the verification TXT record at %(host)s."), host=host)
+        return CheckResult(Outcome.VERIFIED, detail, _with_fallback_note(context, []))
+
+    outcome, detail, messages = _absent_token_verdict(lookup, host, token, prefix=prefix, old_tokens=old_tokens)
+    messages.extend(
+        _misplacement_diagnostics(context, name, token, label=label, prefix=prefix, old_tokens=old_tokens)
+    )
+    if outcome == Outcome.NOT_FOUND and not messages:
+        messages.append(
+            msg(
+                gettext_noop(
+                    "Add a TXT record at host %(label)s with the value %(expected)s. New records can take "
+                    "up to 72 hours to be visible everywhere."
+                ),
+                label=label,
+                expected=f"{prefix}{token}",
+            )
+        )
+    return CheckResult(outcome, detail, _with_fallback_note(context, messages))
