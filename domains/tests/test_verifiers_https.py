@@ -1,5 +1,6 @@
 """check_https_file against the real loopback HTTPS server and DNS server (tests/support)."""
 
+import os
 import time
 
 import pytest
@@ -205,11 +206,26 @@ def test_redirect_to_http_is_refused(dns_server, site):
     assert len(site.requests) == 1
 
 
-def test_see_other_is_not_followed(dns_server, site):
+def test_see_other_is_followed_like_any_redirect(dns_server, site):
     site.redirect(NAME, PATH, "/elsewhere", status=303)
+    site.put(NAME, "/elsewhere", PAGE)
     result = check(dns_server, site)
-    assert result.outcome == Outcome.NOT_FOUND
+    assert result.outcome == Outcome.VERIFIED
+    assert [r.path for r in site.requests] == [PATH, "/elsewhere"]
+
+
+@pytest.mark.parametrize("interim", [(103,), (100, 103, 102)])
+def test_interim_responses_are_skipped_not_taken_as_the_answer(dns_server, site, interim):
+    site.put(NAME, PATH, PAGE, interim=interim)
+    result = check(dns_server, site)
+    assert result.outcome == Outcome.VERIFIED
     assert len(site.requests) == 1
+
+
+def test_interim_response_before_a_not_found_is_still_not_found(dns_server, site):
+    site.put(NAME, PATH, "gone", status=404, interim=(103,))
+    result = check(dns_server, site)
+    assert result.detail.english() == f"The file was not found at https://{NAME}:{site.port}{PATH} (HTTP 404)."
 
 
 def test_redirect_to_metadata_address_is_refused_without_connecting(dns_server, site):
@@ -265,11 +281,106 @@ def test_connection_refused_is_inconclusive(dns_server, site):
     assert "We could not connect to" in result.detail.english()
 
 
+PAST_DEADLINE = (
+    "Fetching the file from {host} did not finish within the time a check may take (the server answers too "
+    "slowly), so we stopped. We will try again."
+)
+
+
 def test_server_that_never_answers_hits_the_deadline(dns_server, site):
     site.hang(NAME, PATH)
     result = check(dns_server, site, seconds=1.0)
     assert result.outcome == Outcome.INCONCLUSIVE
+    assert result.detail.english() == PAST_DEADLINE.format(host=NAME)
+
+
+def test_server_slower_than_the_read_timeout_times_out_before_the_deadline(dns_server, site):
+    site.hang(NAME, PATH)
+    result = check_https_file(
+        NAME,
+        TOKEN,
+        resolver=dns_server.resolver_config(),
+        port=site.port,
+        filename=FILENAME,
+        ca_bundle=site.ca_bundle_path,
+        allow_loopback=True,
+        connect_timeout=0.5,
+        max_bytes=8192,
+        deadline=time.monotonic() + 10,
+        prefix=PREFIX,
+    )
+    assert result.outcome == Outcome.INCONCLUSIVE
     assert result.detail.english() == f"Fetching the file from {NAME} timed out. We will try again."
+
+
+# --- hard deadlines: servers that hold a connection open without answering ----------------------
+
+# The deadline of these attacks; VERIFY_NOW_DEADLINE=8 reproduces Verify now's own figure.
+ATTACK_DEADLINE = float(os.environ.get("ATTACK_DEADLINE_SECONDS", "2"))
+MARGIN = 1.5
+
+
+def timed_check(dns_server, https_server, **kwargs):
+    started = time.monotonic()
+    result = check(dns_server, https_server, seconds=ATTACK_DEADLINE, **kwargs)
+    elapsed = time.monotonic() - started
+    print(f"check ended after {elapsed:.2f} s with deadline {ATTACK_DEADLINE:g} s: {result.detail.english()}")
+    assert elapsed < ATTACK_DEADLINE + MARGIN
+    return result
+
+
+@pytest.mark.parametrize("part", ["headers", "body"])
+def test_trickling_server_is_cut_off_at_the_deadline(dns_server, site, part):
+    site.trickle(NAME, PATH, part=part, interval=0.1)
+    result = timed_check(dns_server, site)
+    assert result.outcome == Outcome.INCONCLUSIVE
+    assert result.detail.english() == PAST_DEADLINE.format(host=NAME)
+
+
+def test_tls_handshake_that_never_completes_is_cut_off_at_the_deadline(dns_server, site):
+    result = timed_check(dns_server, site, port=site.stalled_port)
+    assert result.outcome == Outcome.INCONCLUSIVE
+    assert result.detail.english() == PAST_DEADLINE.format(host=NAME)
+
+
+# --- what went wrong, in words --------------------------------------------------------------------
+
+
+def test_outdated_tls_version_is_named(dns_server, site):
+    site.put(NAME, PATH, PAGE)
+    result = check(dns_server, site, port=site.old_tls_port)
+    assert result.outcome == Outcome.NOT_FOUND
+    assert result.detail.english() == f"The server of {NAME} offers only an outdated TLS version."
+    assert english(result.diagnostics) == [
+        f"Enable TLS 1.2 or TLS 1.3 on {NAME} (port {site.old_tls_port}). Older TLS versions are no longer safe, "
+        "so we do not use them."
+    ]
+
+
+def test_truncated_body_is_inconclusive_and_named(dns_server, site):
+    site.truncate(NAME, PATH, "<html><body>almost")
+    result = check(dns_server, site)
+    assert result.outcome == Outcome.INCONCLUSIVE
+    assert result.detail.english() == (
+        f"The connection to {NAME} closed before the whole file arrived (we received 18 bytes). We will try again."
+    )
+
+
+def test_truncated_body_that_already_holds_the_token_verifies(dns_server, site):
+    site.truncate(NAME, PATH, PAGE)
+    assert check(dns_server, site).outcome == Outcome.VERIFIED
+
+
+@pytest.mark.parametrize("content", [None, "not a certificate"])
+def test_unreadable_ca_bundle_is_our_problem_not_the_site(dns_server, site, tmp_path, content):
+    bundle = tmp_path / "ca.pem"
+    if content is not None:
+        bundle.write_text(content)
+    site.put(NAME, PATH, PAGE)
+    result = check(dns_server, site, ca_bundle=str(bundle))
+    assert result.outcome == Outcome.INCONCLUSIVE
+    assert result.detail.english().startswith("We could not load the list of certificate authorities we trust (")
+    assert site.requests == []
 
 
 def test_unknown_name_is_not_found(dns_server, https_server):

@@ -15,15 +15,19 @@ untrusted certificate are definitive (not_found / mismatch); timeouts, connectio
 5xx are inconclusive.
 """
 
+import http.client
 import ipaddress
 import re
+import socket
+import ssl
+import threading
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
+import certifi
 import dns.exception
 import dns.resolver
-import requests
-from requests.adapters import HTTPAdapter
+import urllib3
 
 from domains.messages import Message, gettext_noop
 from domains.verifiers.diagnostics import tokens_equal
@@ -32,23 +36,88 @@ from domains.verifiers.netsafety import is_forbidden_address
 from domains.verifiers.results import CheckResult, Outcome, ResolverConfig, msg, remaining
 
 MAX_REDIRECTS = 10
-REDIRECT_STATUSES = (301, 302, 307, 308)
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)  # what browsers and HTTP clients follow
 USER_AGENT = "AdminCenter-DomainVerification/1.0"
 
 _TOKEN_WORD_RE = re.compile(rb"[A-Za-z0-9_\-]{16,128}")
 
 
-class _PinnedAddressAdapter(HTTPAdapter):
-    """Connects to the URL's IP address but sends SNI and checks the certificate for `hostname`."""
+class _FinalResponse(http.client.HTTPResponse):
+    """Skips every interim 1xx response (e.g. 103 Early Hints), not only 100 Continue.
 
-    def __init__(self, hostname: str):
-        self._hostname = hostname
-        super().__init__(pool_connections=1, pool_maxsize=1, max_retries=0)
+    http.client skips only 100; RFC 9110 §15.2 says a client must ignore the others too.
+    """
 
-    def init_poolmanager(self, connections, maxsize, block=False, **pool_kwargs):
-        pool_kwargs["server_hostname"] = self._hostname
-        pool_kwargs["assert_hostname"] = self._hostname
-        super().init_poolmanager(connections, maxsize, block=block, **pool_kwargs)
+    def _read_status(self):
+        while True:
+            version, status, reason = super()._read_status()
+            if not 100 < status < 200 or status == 101:  # 101 switches protocols: it is the answer
+                return version, status, reason
+            http.client.parse_headers(self.fp)  # the interim response's header fields
+
+
+class _Watchdog:
+    """Shuts down every connection of one fetch once its deadline passes.
+
+    A per-read timeout cannot bound a server that trickles one byte at a time (each byte
+    restarts it), so a timer breaks the connection itself and the blocked read returns.
+    """
+
+    def __init__(self, deadline: float):
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self.fired = False
+        self._timer = threading.Timer(max(0.0, remaining(deadline)), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, sock: socket.socket) -> None:
+        # A duplicate descriptor: TLS wrapping detaches the original, but shutting down either
+        # end of one connection breaks it for both.
+        duplicate = sock.dup()
+        with self._lock:
+            self._sockets.append(duplicate)
+            if self.fired:
+                _shutdown(duplicate)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            for sock in self._sockets:
+                _shutdown(sock)
+
+    def close(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            for sock in self._sockets:
+                sock.close()
+            self._sockets.clear()
+
+
+def _shutdown(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed by its owner
+
+
+class _WatchedConnection(urllib3.connection.HTTPSConnection):
+    """An HTTPS connection the fetch's watchdog can break, reading past interim responses."""
+
+    response_class = _FinalResponse
+
+    def __init__(self, *args, watchdog: _Watchdog, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._watchdog = watchdog
+
+    def _new_conn(self):
+        sock = super()._new_conn()
+        self._watchdog.watch(sock)
+        return sock
+
+
+class _PinnedPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _WatchedConnection
 
 
 class _Stop(Exception):
@@ -78,12 +147,13 @@ class _Fetch:
     prefix: str
     old_tokens: tuple[str, ...]
     resolver: ResolverConfig
-    ca_bundle: str | None
     allow_loopback: bool
     connect_timeout: float
     max_bytes: int
     deadline: float
     start_url: str
+    tls_context: ssl.SSLContext
+    watchdog: _Watchdog
     visited: set[_Target] = field(default_factory=set)
     redirected_to_hosts: list[str] = field(default_factory=list)
 
@@ -170,27 +240,50 @@ def _certificate_problem(error: Exception) -> str | None:
     return None
 
 
+_OLD_TLS_SIGNS = ("unsupported protocol", "protocol version", "no protocols available", "version too low")
+_NOT_TLS_SIGNS = ("wrong version number", "record layer", "http request")
+
+
+def _untrusted_certificate(host: str, problem: str) -> _Stop:
+    # An untrusted certificate is a configuration error the admin must fix, not a passing
+    # network hiccup: treat it as definitive (not_found) and say what to fix.
+    return _Stop(
+        Outcome.NOT_FOUND,
+        msg(gettext_noop("The HTTPS certificate of %(host)s is not trusted (%(problem)s)."), host=host, problem=problem),
+        [
+            msg(
+                gettext_noop(
+                    "Install a valid certificate for %(host)s issued by a public certificate "
+                    "authority (e.g. Let's Encrypt) that covers this exact name."
+                ),
+                host=host,
+            )
+        ],
+    )
+
+
 def _tls_failure(error: Exception, host: str, port: int) -> _Stop | None:
     """A definitive result for a TLS error the admin must fix, or None for a passing one."""
     problem = _certificate_problem(error)
     if problem:
-        # An untrusted certificate is a configuration error the admin must fix, not a
-        # passing network hiccup: treat it as definitive (not_found) and say what to fix.
+        return _untrusted_certificate(host, problem)
+    text = str(error).lower()
+    if any(sign in text for sign in _OLD_TLS_SIGNS):
         return _Stop(
             Outcome.NOT_FOUND,
-            msg(gettext_noop("The HTTPS certificate of %(host)s is not trusted (%(problem)s)."), host=host, problem=problem),
+            msg(gettext_noop("The server of %(host)s offers only an outdated TLS version."), host=host),
             [
                 msg(
                     gettext_noop(
-                        "Install a valid certificate for %(host)s issued by a public certificate "
-                        "authority (e.g. Let's Encrypt) that covers this exact name."
+                        "Enable TLS 1.2 or TLS 1.3 on %(host)s (port %(port)s). Older TLS versions are no longer "
+                        "safe, so we do not use them."
                     ),
                     host=host,
+                    port=port,
                 )
             ],
         )
-    text = str(error).lower()
-    if "wrong version number" in text or "record layer" in text or "http request" in text:
+    if any(sign in text for sign in _NOT_TLS_SIGNS):
         return _Stop(
             Outcome.NOT_FOUND,
             msg(gettext_noop("The server of %(host)s does not speak HTTPS on port %(port)s."), host=host, port=port),
@@ -208,8 +301,25 @@ def _tls_failure(error: Exception, host: str, port: int) -> _Stop | None:
     return None
 
 
+def _past_deadline(host: str) -> _Stop:
+    return _Stop(
+        Outcome.INCONCLUSIVE,
+        msg(
+            gettext_noop(
+                "Fetching the file from %(host)s did not finish within the time a check may take (the server "
+                "answers too slowly), so we stopped. We will try again."
+            ),
+            host=host,
+        ),
+    )
+
+
 def _unreachable(last_error: Exception | None, host: str, port: int) -> _Stop:
-    if isinstance(last_error, requests.exceptions.Timeout) or last_error is None:
+    # NewConnectionError (refused, unreachable) subclasses ConnectTimeoutError for history's sake.
+    timed_out = isinstance(last_error, urllib3.exceptions.TimeoutError) and not isinstance(
+        last_error, urllib3.exceptions.NewConnectionError
+    )
+    if timed_out or last_error is None:
         detail = msg(gettext_noop("Fetching the file from %(host)s timed out. We will try again."), host=host)
     else:
         detail = msg(
@@ -218,57 +328,104 @@ def _unreachable(last_error: Exception | None, host: str, port: int) -> _Stop:
     return _Stop(Outcome.INCONCLUSIVE, detail)
 
 
-def _read_body(response, fetch: _Fetch) -> bytes:
-    body = b""
-    if response.status_code == 200:
-        for chunk in response.iter_content(chunk_size=1024):
-            body += chunk
-            if len(body) >= fetch.max_bytes or remaining(fetch.deadline) <= 0:
+def _truncated(host: str, received: int) -> _Stop:
+    return _Stop(
+        Outcome.INCONCLUSIVE,
+        msg(
+            gettext_noop(
+                "The connection to %(host)s closed before the whole file arrived (we received %(received)s bytes). "
+                "We will try again."
+            ),
+            host=host,
+            received=received,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    location: str | None
+    body: bytes = b""
+    truncated: bool = False
+
+
+def _read_body(response, fetch: _Fetch) -> tuple[bytes, bool]:
+    """At most max_bytes of a 200 answer's body, and whether the connection broke before its end."""
+    body = bytearray()
+    try:
+        while len(body) < fetch.max_bytes:
+            chunk = response.read1(min(1024, fetch.max_bytes - len(body)))  # keeps what came before a break
+            if not chunk:
                 break
-    return body[: fetch.max_bytes]
+            body += chunk
+    except (urllib3.exceptions.HTTPError, OSError):
+        if fetch.watchdog.fired:
+            raise
+        return bytes(body), True
+    return bytes(body), False
 
 
-def _get(target: _Target, address: str, fetch: _Fetch):
-    """GET the target from one address; returns (status, location, body)."""
+def _get(target: _Target, address: str, fetch: _Fetch) -> _Answer:
+    """GET the target from one address, with SNI, certificate name and Host set to the host."""
     ip = ipaddress.ip_address(address)
-    netloc = f"[{ip}]" if ip.version == 6 else str(ip)
     timeout = max(0.05, min(fetch.connect_timeout, remaining(fetch.deadline)))
-    with requests.Session() as session:
-        session.trust_env = False  # no proxies from the environment: we connect to the checked address
-        session.mount("https://", _PinnedAddressAdapter(target.host))
-        response = session.get(
-            f"https://{netloc}:{target.port}{target.path}",
+    pool = _PinnedPool(
+        f"[{ip}]" if ip.version == 6 else str(ip),
+        target.port,
+        timeout=urllib3.Timeout(connect=timeout, read=timeout),
+        retries=False,
+        ssl_context=fetch.tls_context,
+        server_hostname=target.host,
+        assert_hostname=target.host,
+        watchdog=fetch.watchdog,
+    )
+    with pool:
+        response = pool.urlopen(
+            "GET",
+            target.path,
             headers={
                 "Host": target.host if target.port == 443 else f"{target.host}:{target.port}",
                 "User-Agent": USER_AGENT,
                 "Accept": "text/html, text/plain;q=0.9, */*;q=0.1",
                 "Accept-Encoding": "identity",
             },
-            timeout=(timeout, timeout),
-            allow_redirects=False,
-            stream=True,
-            verify=fetch.ca_bundle or True,
+            redirect=False,
+            retries=False,
+            preload_content=False,
+            assert_same_host=False,
         )
-        with response:
-            return response.status_code, response.headers.get("Location"), _read_body(response, fetch)
+        try:
+            if response.status != 200:
+                return _Answer(response.status, response.headers.get("Location"))
+            body, truncated = _read_body(response, fetch)
+            return _Answer(response.status, None, body, truncated)
+        finally:
+            response.release_conn()
 
 
-def _fetch_once(target: _Target, addresses: list[str], fetch: _Fetch):
-    """GET the target from the first address that answers; returns (status, location, body)."""
+def _fetch_once(target: _Target, addresses: list[str], fetch: _Fetch) -> _Answer:
+    """GET the target from the first address that answers."""
     last_error: Exception | None = None
     for address in addresses:
         if remaining(fetch.deadline) <= 0:
             break
         try:
-            return _get(target, address, fetch)
-        except requests.exceptions.SSLError as error:
-            stop = _tls_failure(error, target.host, target.port)
+            answer = _get(target, address, fetch)
+            if not fetch.watchdog.fired:  # else the answer was cut short and means nothing
+                return answer
+        except urllib3.exceptions.SSLError as error:
+            stop = None if fetch.watchdog.fired else _tls_failure(error, target.host, target.port)
             if stop:
                 raise stop from None
             last_error = error
-        except (requests.exceptions.RequestException, OSError, ValueError) as error:
-            # Connection refused/reset, timeouts, broken chunked bodies: try the next address.
+        except (urllib3.exceptions.HTTPError, OSError, ValueError) as error:
+            # Connection refused/reset, timeouts, broken answers: try the next address.
             last_error = error
+        if fetch.watchdog.fired:
+            break
+    if fetch.watchdog.fired or remaining(fetch.deadline) <= 0:
+        raise _past_deadline(target.host)
     raise _unreachable(last_error, target.host, target.port)
 
 
@@ -307,12 +464,14 @@ def _body_verdict(body: bytes, token: str, prefix: str, old_tokens: tuple[str, .
     return Outcome.MISMATCH, [msg(text)]
 
 
-def _file_found(body: bytes, fetch: _Fetch) -> CheckResult:
-    outcome, body_diagnostics = _body_verdict(body, fetch.token, fetch.prefix, fetch.old_tokens)
+def _file_found(answer: _Answer, target: _Target, fetch: _Fetch) -> CheckResult:
+    outcome, body_diagnostics = _body_verdict(answer.body, fetch.token, fetch.prefix, fetch.old_tokens)
     if outcome == Outcome.VERIFIED:
         return CheckResult(
             Outcome.VERIFIED, msg(gettext_noop("Found the token in the file at %(url)s."), url=fetch.start_url)
         )
+    if answer.truncated:
+        raise _truncated(target.host, len(answer.body))
     raise _Stop(
         Outcome.MISMATCH,
         msg(
@@ -418,13 +577,13 @@ def _follow(target: _Target, fetch: _Fetch) -> CheckResult:
         fetch.visited.add(target)
         addresses = _resolve_addresses(target.host, fetch.resolver, fetch.deadline)
         _check_addresses(target.host, addresses, fetch.allow_loopback)
-        status, location, body = _fetch_once(target, addresses, fetch)
-        if status in REDIRECT_STATUSES:
-            target = _redirect_target(target, location, hop, fetch)
+        answer = _fetch_once(target, addresses, fetch)
+        if answer.status in REDIRECT_STATUSES:
+            target = _redirect_target(target, answer.location, hop, fetch)
             continue
-        if status == 200:
-            return _file_found(body, fetch)
-        raise _status_failure(status, target, fetch)
+        if answer.status == 200:
+            return _file_found(answer, target, fetch)
+        raise _status_failure(answer.status, target, fetch)
     raise AssertionError("unreachable")  # pragma: no cover  (the last hop raises in _redirect_target)
 
 
@@ -442,6 +601,19 @@ def _stopped(stop: _Stop, fetch: _Fetch) -> CheckResult:
             )
         )
     return CheckResult(stop.outcome, stop.detail, tuple(diagnostics))
+
+
+def _unreadable_ca_bundle(error: Exception) -> CheckResult:
+    return CheckResult(
+        Outcome.INCONCLUSIVE,
+        msg(
+            gettext_noop(
+                "We could not load the list of certificate authorities we trust (%(problem)s), so we did not "
+                "fetch the file. This is a problem on our side; we will try again."
+            ),
+            problem=(getattr(error, "strerror", None) or str(error) or type(error).__name__)[:120],
+        ),
+    )
 
 
 def check_https_file(
@@ -463,6 +635,11 @@ def check_https_file(
     name = str(name).strip().rstrip(".").lower()
     port = int(port)
     path = "/" + filename.lstrip("/")
+    try:
+        tls_context = ssl.create_default_context(cafile=ca_bundle or certifi.where())
+    except (OSError, ssl.SSLError) as error:
+        return _unreadable_ca_bundle(error)
+    watchdog = _Watchdog(deadline)
     fetch = _Fetch(
         name=name,
         port=port,
@@ -470,14 +647,17 @@ def check_https_file(
         prefix=prefix,
         old_tokens=tuple(t for t in old_tokens if t and t != token),
         resolver=resolver,
-        ca_bundle=ca_bundle,
         allow_loopback=allow_loopback,
         connect_timeout=float(connect_timeout),
         max_bytes=int(max_bytes),
         deadline=deadline,
         start_url=f"https://{name}{path}" if port == 443 else f"https://{name}:{port}{path}",
+        tls_context=tls_context,
+        watchdog=watchdog,
     )
     try:
         return _follow(_Target(name, port, path), fetch)
     except _Stop as stop:
         return _stopped(stop, fetch)
+    finally:
+        watchdog.close()
