@@ -79,6 +79,7 @@ def run_check(
             label=settings.DOMAIN_TXT_LABEL,
             prefix=settings.DOMAIN_TXT_PREFIX,
             deadline=deadline,
+            allow_loopback=bool(settings.HTTPS_ALLOW_LOOPBACK),
             old_tokens=tuple(old_tokens),
         )
     elif method == HTTPS:

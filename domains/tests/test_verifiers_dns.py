@@ -1,5 +1,6 @@
 """check_dns_txt against the real loopback DNS server (tests/support/dns_server.py)."""
 
+import os
 import time
 
 import pytest
@@ -15,7 +16,7 @@ PREFIX = "twilio-domain-verification="
 VALUE = PREFIX + TOKEN
 
 
-def check(dns_server, name="example.test", token=TOKEN, old_tokens=(), config=None, seconds=5.0):
+def check(dns_server, name="example.test", token=TOKEN, old_tokens=(), config=None, seconds=5.0, allow_loopback=True):
     return check_dns_txt(
         name,
         token,
@@ -23,6 +24,7 @@ def check(dns_server, name="example.test", token=TOKEN, old_tokens=(), config=No
         label=LABEL,
         prefix=PREFIX,
         deadline=time.monotonic() + seconds,
+        allow_loopback=allow_loopback,
         old_tokens=old_tokens,
     )
 
@@ -379,3 +381,111 @@ def test_run_check_unknown_method_is_inconclusive(dns_settings):
     result = run_check("example.test", TOKEN, "carrier-pigeon", deadline_seconds=1)
     assert result.outcome == Outcome.INCONCLUSIVE
     assert result.detail.english() == "Unknown verification method carrier-pigeon."
+
+
+# --- values reached through a CNAME outside the domain ---------------------------------------------
+
+
+def test_values_of_an_alias_outside_the_domain_are_not_shown(dns_server):
+    dns_server.set_cname("_twilio.example.test", "records.other.test")
+    dns_server.set_txt("records.other.test", "internal-secret=hunter2", "v=spf1 -all")
+    result = check(dns_server)
+    assert result.outcome == Outcome.NOT_FOUND
+    assert result.detail.english() == (
+        "_twilio.example.test is an alias (CNAME) of records.other.test, outside your domain. Its 2 TXT record(s) "
+        "do not hold the token, and none of them starts with " + PREFIX + "."
+    )
+    assert "hunter2" not in " ".join([result.detail.english(), *english(result.diagnostics)])
+
+
+def test_alias_outside_the_domain_with_another_token_is_a_mismatch(dns_server):
+    dns_server.set_cname("_twilio.example.test", "records.other.test")
+    dns_server.set_txt("records.other.test", PREFIX + OTHER_TOKEN)
+    result = check(dns_server)
+    assert result.outcome == Outcome.MISMATCH
+    assert "one of them starts with " + PREFIX + " but holds a different token" in result.detail.english()
+    assert OTHER_TOKEN not in " ".join([result.detail.english(), *english(result.diagnostics)])
+
+
+def test_alias_inside_the_domain_still_shows_what_it_holds(dns_server):
+    dns_server.set_cname("_twilio.example.test", "records.example.test")
+    dns_server.set_txt("records.example.test", "v=spf1 -all")
+    assert "Seen: “v=spf1 -all”" in check(dns_server).detail.english()
+
+
+# --- authoritative mode asks only nameservers at addresses we may contact ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("rdtype", "address"),
+    [("A", "10.0.0.53"), ("A", "192.168.1.53"), ("A", "169.254.0.53"), ("AAAA", "fe80::53"), ("AAAA", "fd00::53")],
+)
+def test_nameservers_at_special_purpose_addresses_are_not_asked(dns_server, rdtype, address):
+    dns_server.set_zone("example.test")
+    dns_server.remove("ns.example.test")
+    getattr(dns_server, f"set_{rdtype.lower()}")("ns.example.test", address)
+    dns_server.set_txt("_twilio.example.test", VALUE)
+    result = check(dns_server, config=dns_server.resolver_config(authoritative=True))
+    assert result.outcome == Outcome.VERIFIED
+    (note,) = english(result.diagnostics)
+    assert note.startswith(
+        "We could not ask the domain's own nameservers (their addresses are special-purpose, so we do not query "
+        f"them ({address}: "
+    )
+    assert [q for q in dns_server.queries if not q.recursion_desired] == []
+
+
+def test_loopback_nameservers_are_asked_only_with_the_loopback_allowance(dns_server, dns_second_server):
+    dns_server.set_zone("example.test", ns_address="127.0.0.2")
+    dns_second_server.set_zone("example.test", ns_address="127.0.0.2")
+    dns_second_server.set_txt("_twilio.example.test", VALUE)
+    config = dns_server.resolver_config(authoritative=True)
+    refused = check(dns_server, config=config, allow_loopback=False)
+    assert refused.outcome == Outcome.NOT_FOUND  # the recursive resolver's older view
+    assert "127.0.0.2: loopback" in english(refused.diagnostics)[-1]
+    assert dns_second_server.queries == []
+    assert check(dns_server, config=config, allow_loopback=True).outcome == Outcome.VERIFIED
+
+
+def test_run_check_passes_the_loopback_allowance_to_the_dns_check(dns_settings, settings):
+    from domains.checking import run_check
+
+    settings.DOMAIN_TXT_LABEL = "_twilio"
+    settings.DOMAIN_TXT_PREFIX = PREFIX
+    settings.DNS_AUTHORITATIVE_MODE = True
+    dns_settings.set_zone("example.test")
+    dns_settings.set_txt("_twilio.example.test", VALUE)
+    settings.HTTPS_ALLOW_LOOPBACK = True
+    assert run_check("example.test", TOKEN, "dns", deadline_seconds=5).diagnostics == ()
+    settings.HTTPS_ALLOW_LOOPBACK = False
+    (note,) = english(run_check("example.test", TOKEN, "dns", deadline_seconds=5).diagnostics)
+    assert "127.0.0.1: loopback" in note
+
+
+# --- hard deadlines: a nameserver that never answers --------------------------------------------------
+
+ATTACK_DEADLINE = float(os.environ.get("ATTACK_DEADLINE_SECONDS", "2"))
+MARGIN = 1.5
+
+
+def timed_check(dns_server, **kwargs):
+    started = time.monotonic()
+    result = check(dns_server, seconds=ATTACK_DEADLINE, **kwargs)
+    elapsed = time.monotonic() - started
+    print(f"check ended after {elapsed:.2f} s with deadline {ATTACK_DEADLINE:g} s: {result.detail.english()}")
+    assert elapsed < ATTACK_DEADLINE + MARGIN
+    return result
+
+
+def test_resolver_that_never_answers_is_cut_off_at_the_deadline(dns_server, silent_udp_port):
+    config = ResolverConfig(nameservers=("127.0.0.1",), port=silent_udp_port, timeout=60.0)
+    result = timed_check(dns_server, config=config)
+    assert result.outcome == Outcome.INCONCLUSIVE
+    assert "timed out" in result.detail.english()
+
+
+def test_zone_nameserver_that_never_answers_is_cut_off_at_the_deadline(dns_server, dns_second_server):
+    dns_server.set_zone("example.test", ns_address="127.0.0.2")
+    dns_second_server.set_timeout("_twilio.example.test")
+    result = timed_check(dns_server, config=dns_server.resolver_config(timeout=60.0, authoritative=True))
+    assert result.outcome == Outcome.INCONCLUSIVE

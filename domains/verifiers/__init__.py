@@ -1,6 +1,6 @@
 """Pure I/O checks of domain ownership: no ORM, no settings (callers pass configuration).
 
-    check_dns_txt(name, token, *, resolver, label, prefix, deadline, old_tokens=()) -> CheckResult
+    check_dns_txt(name, token, *, resolver, label, prefix, deadline, allow_loopback, old_tokens=()) -> CheckResult
     check_https_file(name, token, *, resolver, port, filename, ca_bundle, allow_loopback,
                      connect_timeout, max_bytes, deadline, prefix, old_tokens=()) -> CheckResult
 

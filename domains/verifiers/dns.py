@@ -26,6 +26,7 @@ import dns.resolver
 
 from domains.messages import Message, gettext_noop
 from domains.verifiers import diagnostics
+from domains.verifiers.netsafety import is_forbidden_address
 from domains.verifiers.results import CheckResult, Outcome, ResolverConfig, msg, remaining
 
 # Outcomes of one TXT lookup.
@@ -44,6 +45,7 @@ class Lookup:
     values: list[str] = field(default_factory=list)
     error: str = ""  # short technical reason for ERROR ("timeout", "SERVFAIL", ...)
     via_authoritative: bool = False
+    name: str = ""  # where the values were found, after CNAMEs ("" when not known)
 
 
 def lifetime(config: ResolverConfig, deadline: float) -> float:
@@ -96,7 +98,11 @@ def _recursive_txt(qname: str, config: ResolverConfig, deadline: float) -> Looku
         return Lookup(ERROR, error=error_reason(error))
     if answer.rrset is None:
         return Lookup(NODATA)
-    return Lookup(FOUND, _txt_values(answer.rrset))
+    return Lookup(FOUND, _txt_values(answer.rrset), name=_plain(answer.canonical_name))
+
+
+def _plain(name: dns.name.Name) -> str:
+    return name.to_text(omit_final_dot=True).lower()
 
 
 # --- authoritative mode ------------------------------------------------------------------------
@@ -125,7 +131,19 @@ def _nameserver_addresses(resolver, ns_answer, config: ResolverConfig, deadline:
     return addresses
 
 
-def find_authority(name: str, config: ResolverConfig, deadline: float) -> Authority:
+def _safe_addresses(addresses: list[str], allow_loopback: bool) -> tuple[list[str], str]:
+    """The addresses we may send queries to, and why the others were refused ("" if none was)."""
+    allowed, refused = [], []
+    for address in addresses:
+        reason = is_forbidden_address(address, allow_loopback=allow_loopback)
+        if reason:
+            refused.append(f"{address}: {reason}")
+        else:
+            allowed.append(address)
+    return allowed, "; ".join(refused[:2])
+
+
+def find_authority(name: str, config: ResolverConfig, deadline: float, *, allow_loopback: bool) -> Authority:
     resolver = new_resolver(config, deadline)
     try:
         zone = dns.resolver.zone_for_name(name, resolver=resolver, lifetime=lifetime(config, deadline))
@@ -137,8 +155,11 @@ def find_authority(name: str, config: ResolverConfig, deadline: float) -> Author
     except (dns.exception.DNSException, OSError, ValueError) as error:
         authority.problem = f"no NS records for {authority.zone} ({error_reason(error)})"
         return authority
-    authority.addresses = _nameserver_addresses(resolver, ns_answer, config, deadline)
-    if not authority.addresses:
+    addresses = _nameserver_addresses(resolver, ns_answer, config, deadline)
+    authority.addresses, refused = _safe_addresses(addresses, allow_loopback)
+    if refused and not authority.addresses:
+        authority.problem = f"their addresses are special-purpose, so we do not query them ({refused})"
+    elif not authority.addresses:
         authority.problem = f"the nameservers of {authority.zone} have no address"
     return authority
 
@@ -158,7 +179,7 @@ def _read_authoritative_answer(response, target, config: ResolverConfig, deadlin
     current = _final_name(response, target)
     txt = response.get_rrset(response.answer, current, dns.rdataclass.IN, dns.rdatatype.TXT)
     if txt is not None:
-        return Lookup(FOUND, _txt_values(txt), via_authoritative=True)
+        return Lookup(FOUND, _txt_values(txt), via_authoritative=True, name=_plain(current))
     if current != target:
         # The CNAME points elsewhere (maybe another zone): let the recursive resolver chase it.
         return _recursive_txt(current.to_text(), config, deadline)
@@ -194,16 +215,17 @@ def _authoritative_txt(qname: str, authority: Authority, config: ResolverConfig,
 class DnsContext:
     """One check's lookups: the zone's nameservers are found once, on first use."""
 
-    def __init__(self, name: str, config: ResolverConfig, deadline: float):
+    def __init__(self, name: str, config: ResolverConfig, deadline: float, *, allow_loopback: bool):
         self.name = name
         self.config = config
         self.deadline = deadline
+        self.allow_loopback = allow_loopback
         self.authority: Authority | None = None
         self.fell_back = ""  # why the authoritative servers were not used, if they were not
 
     def ensure_authority(self) -> None:
         if self.config.authoritative and self.authority is None:
-            self.authority = find_authority(self.name, self.config, self.deadline)
+            self.authority = find_authority(self.name, self.config, self.deadline, allow_loopback=self.allow_loopback)
 
     def lookup(self, qname: str) -> Lookup:
         try:
@@ -292,14 +314,41 @@ def _absent_token_verdict(
     return Outcome.NOT_FOUND, msg(gettext_noop("There is no DNS record at %(host)s (NXDOMAIN)."), host=host), []
 
 
+def _within(found_at: str, name: str) -> bool:
+    return found_at == name or found_at.endswith("." + name)
+
+
+def _verdict_elsewhere(lookup: Lookup, host: str, token: str, *, prefix: str) -> tuple[Outcome, Message, list[Message]]:
+    """Values reached through a CNAME outside the domain belong to someone else: never shown."""
+    ours = any(
+        diagnostics.examine(value, token, prefix=prefix, old_tokens=()).looks_like_ours for value in lookup.values
+    )
+    if ours:
+        text = gettext_noop(
+            "%(host)s is an alias (CNAME) of %(target)s, outside your domain. Its %(count)s TXT record(s) do not "
+            "hold the token; one of them starts with %(prefix)s but holds a different token."
+        )
+    else:
+        text = gettext_noop(
+            "%(host)s is an alias (CNAME) of %(target)s, outside your domain. Its %(count)s TXT record(s) do not "
+            "hold the token, and none of them starts with %(prefix)s."
+        )
+    detail = msg(text, host=host, target=lookup.name, count=len(lookup.values), prefix=prefix)
+    return (Outcome.MISMATCH if ours else Outcome.NOT_FOUND), detail, []
+
+
 def check_dns_txt(
-    name, token, *, resolver: ResolverConfig, label, prefix, deadline, old_tokens=()
+    name, token, *, resolver: ResolverConfig, label, prefix, deadline, allow_loopback, old_tokens=()
 ) -> CheckResult:
-    """Look for `<prefix><token>` among the TXT records at `<label>.<name>`."""
+    """Look for `<prefix><token>` among the TXT records at `<label>.<name>`.
+
+    In authoritative mode nameservers are asked only at addresses netsafety allows
+    (`allow_loopback` as for the HTTPS check: tests only); others mean the recursive answer.
+    """
     name = str(name).strip().rstrip(".").lower()
     old_tokens = tuple(t for t in old_tokens if t and t != token)
     host = f"{label}.{name}" if label else name
-    context = DnsContext(name, resolver, deadline)
+    context = DnsContext(name, resolver, deadline, allow_loopback=allow_loopback)
     lookup = context.lookup(host)
     if lookup.status == ERROR:
         return CheckResult(Outcome.INCONCLUSIVE, _failed_lookup_detail(lookup, host), _with_fallback_note(context, []))
@@ -309,7 +358,10 @@ def check_dns_txt(
         detail = msg(gettext_noop("Found the verification TXT record at %(host)s."), host=host)
         return CheckResult(Outcome.VERIFIED, detail, _with_fallback_note(context, []))
 
-    outcome, detail, messages = _absent_token_verdict(lookup, host, token, prefix=prefix, old_tokens=old_tokens)
+    if lookup.status == FOUND and not _within(lookup.name or host, name):
+        outcome, detail, messages = _verdict_elsewhere(lookup, host, token, prefix=prefix)
+    else:
+        outcome, detail, messages = _absent_token_verdict(lookup, host, token, prefix=prefix, old_tokens=old_tokens)
     messages.extend(
         _misplacement_diagnostics(context, name, token, label=label, prefix=prefix, old_tokens=old_tokens)
     )

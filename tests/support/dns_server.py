@@ -15,6 +15,7 @@ Fixtures (registered through `pytest_plugins` in the root conftest.py):
 - `dns_second_server`: another instance on 127.0.0.2 at the SAME port (the verifiers use one
   port for every nameserver), used as a zone's "authoritative" server with different data.
   Skips when 127.0.0.2 cannot be bound.
+- `silent_udp_port`: a port on 127.0.0.1 that takes queries and never answers.
 - `dns_settings`: points Django settings at `dns_server` (DNS_NAMESERVERS, DNS_PORT,
   DNS_TIMEOUT_SECONDS, DNS_AUTHORITATIVE_MODE=False).
 """
@@ -254,6 +255,14 @@ def closed_udp_port(host="127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+@pytest.fixture
+def silent_udp_port():
+    """A UDP port that receives queries and never answers (no ICMP error either)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
