@@ -489,3 +489,121 @@ def test_zone_nameserver_that_never_answers_is_cut_off_at_the_deadline(dns_serve
     dns_second_server.set_timeout("_twilio.example.test")
     result = timed_check(dns_server, config=dns_server.resolver_config(timeout=60.0, authoritative=True))
     assert result.outcome == Outcome.INCONCLUSIVE
+
+
+# --- zone cuts below the domain: a referral is never "no such record" -------------------------------
+
+
+def test_delegated_label_is_followed_to_the_child_zone_servers(dns_server, dns_second_server):
+    # The parent's server refers queries for _twilio.example.test to the child zone's server
+    # (127.0.0.2), which holds the record; the recursive view has not seen it yet.
+    dns_server.set_zone("example.test")
+    dns_server.set_delegation("_twilio.example.test", ("ns1.dns-host.test", "127.0.0.2"))
+    dns_second_server.set_zone("_twilio.example.test", ns_address="127.0.0.2")
+    dns_second_server.set_txt("_twilio.example.test", VALUE)
+    result = check(dns_server, config=dns_server.resolver_config(authoritative=True))
+    assert result.outcome == Outcome.VERIFIED
+    assert result.diagnostics == ()
+    assert [q.recursion_desired for q in dns_second_server.queries_for("_twilio.example.test", "TXT")] == [False]
+
+
+def test_delegated_label_without_the_record_is_not_found_by_its_own_servers(dns_server, dns_second_server):
+    dns_server.set_zone("example.test")
+    dns_server.set_delegation("_twilio.example.test", ("ns1.dns-host.test", "127.0.0.2"))
+    dns_second_server.set_zone("_twilio.example.test", ns_address="127.0.0.2")
+    result = check(dns_server, config=dns_server.resolver_config(authoritative=True))
+    assert result.outcome == Outcome.NOT_FOUND
+    assert result.detail.english() == "_twilio.example.test exists but has no TXT record."
+    assert dns_second_server.queries_for("_twilio.example.test", "TXT")
+
+
+def test_delegated_subdomain_is_followed(dns_server, dns_second_server):
+    dns_server.set_zone("example.test")
+    dns_server.set_delegation("shop.example.test", ("ns.shop.example.test", "127.0.0.2"))
+    dns_second_server.set_zone("shop.example.test", ns_address="127.0.0.2")
+    dns_second_server.set_txt("_twilio.shop.example.test", VALUE)
+    result = check(dns_server, name="shop.example.test", config=dns_server.resolver_config(authoritative=True))
+    assert result.outcome == Outcome.VERIFIED
+
+
+def test_referral_to_servers_we_may_not_ask_falls_back_to_the_recursive_answer(dns_server):
+    dns_server.set_zone("example.test")
+    dns_server.set_delegation("_twilio.example.test", ("ns1.dns-host.test", "10.0.0.53"))
+    dns_server.set_txt("_twilio.example.test", VALUE)  # what the recursive resolver sees
+    result = check(dns_server, config=dns_server.resolver_config(authoritative=True))
+    assert result.outcome == Outcome.VERIFIED
+    (note,) = english(result.diagnostics)
+    assert note.startswith("We could not ask the domain's own nameservers (_twilio.example.test is delegated and 10.0.0.53")
+
+
+def test_referral_is_never_read_as_no_record_even_when_the_child_servers_are_down(dns_server):
+    dns_server.set_zone("example.test")
+    dns_server.set_delegation("_twilio.example.test", ("ns1.dns-host.test", "127.0.0.3"))  # nothing listens
+    dns_server.set_rcode("_twilio.example.test", "SERVFAIL")  # and the recursive resolver fails too
+    result = check(dns_server, config=dns_server.resolver_config(timeout=0.5, authoritative=True))
+    assert result.outcome == Outcome.INCONCLUSIVE
+
+
+# --- one dead nameserver beside a live one -------------------------------------------------------------
+
+
+def test_a_dead_nameserver_does_not_keep_the_live_one_from_being_asked(dns_server, dns_second_server):
+    # ns1 (127.0.0.2) never answers; ns2 (127.0.0.1) serves the record. A per-server timeout
+    # longer than the whole deadline must not let ns1 use up the check.
+    dns_server.set_zone("example.test")
+    dns_server.set_ns("example.test", "ns1.example.test", "ns2.example.test")
+    dns_server.set_a("ns1.example.test", "127.0.0.2")
+    dns_server.set_a("ns2.example.test", "127.0.0.1")
+    dns_server.set_txt("_twilio.example.test", VALUE)
+    dns_second_server.set_timeout("_twilio.example.test")
+    started = time.monotonic()
+    result = check(dns_server, config=dns_server.resolver_config(timeout=60.0, authoritative=True), seconds=4.0)
+    print(f"verified through the live nameserver after {time.monotonic() - started:.2f} s (deadline 4 s)")
+    assert result.outcome == Outcome.VERIFIED
+    assert result.diagnostics == ()  # the answer came from the zone's own (live) nameserver
+    assert [q for q in dns_server.queries_for("_twilio.example.test", "TXT") if not q.recursion_desired]
+
+
+def test_a_lame_nameserver_answer_is_not_taken_as_no_record(dns_server, dns_second_server):
+    # 127.0.0.2 is listed as a nameserver of the zone but refers upward / answers without
+    # authority; the other nameserver has the record.
+    dns_server.set_zone("example.test")
+    dns_server.set_ns("example.test", "ns1.example.test", "ns2.example.test")
+    dns_server.set_a("ns1.example.test", "127.0.0.2")
+    dns_server.set_a("ns2.example.test", "127.0.0.1")
+    dns_server.set_txt("_twilio.example.test", VALUE)
+    dns_second_server.set_delegation("test", ("a.root-servers.test", "127.0.0.9"))
+    result = check(dns_server, config=dns_server.resolver_config(authoritative=True))
+    assert result.outcome == Outcome.VERIFIED
+
+
+# --- the token is hexadecimal: its case does not matter ----------------------------------------------
+
+
+@pytest.mark.parametrize("value", [PREFIX + TOKEN.upper(), PREFIX.upper() + TOKEN.upper(), "Twilio-Domain-Verification=" + TOKEN])
+def test_token_and_prefix_in_another_case_verify(dns_server, value):
+    dns_server.set_txt("_twilio.example.test", value)
+    assert check(dns_server).outcome == Outcome.VERIFIED
+
+
+def test_old_token_in_upper_case_is_still_old(dns_server):
+    dns_server.set_txt("_twilio.example.test", PREFIX + OLD_TOKEN.upper())
+    result = check(dns_server, old_tokens=(OLD_TOKEN,))
+    assert result.outcome == Outcome.MISMATCH
+    assert "older token" in english(result.diagnostics)[0]
+
+
+# --- a wildcard record is named as such ----------------------------------------------------------------
+
+
+def test_token_in_a_wildcard_record_is_named_as_a_wildcard(dns_server):
+    # _twilio.example.test exists (it has an A record), so the wildcard does not cover it.
+    dns_server.set_zone("example.test")
+    dns_server.set_a("_twilio.example.test", "192.0.2.1")
+    dns_server.set_txt("*.example.test", VALUE)
+    result = check(dns_server)
+    assert result.outcome == Outcome.NOT_FOUND
+    assert english(result.diagnostics) == [
+        "We found the token only in a wildcard TXT record (*.example.test), which does not apply to "
+        "_twilio.example.test. Publish the TXT record at _twilio.example.test itself."
+    ]

@@ -467,3 +467,8 @@ def test_html_file_content_holds_the_prefixed_token(settings):
     content = html_file_content(TOKEN)
     assert content.startswith("<!DOCTYPE html>")
     assert f"{PREFIX}{TOKEN}" in content
+
+
+def test_token_in_upper_case_verifies(dns_server, site):
+    site.put(NAME, PATH, f"<html><body>{PREFIX.upper()}{TOKEN.upper()}</body></html>")
+    assert check(dns_server, site).outcome == Outcome.VERIFIED

@@ -18,7 +18,10 @@ _QUOTES = "\"'“”‘’«»„"
 
 
 def tokens_equal(candidate: str, token: str) -> bool:
-    return hmac.compare_digest(candidate.encode("utf-8", "replace"), token.encode("utf-8", "replace"))
+    """Constant-time and case-insensitive: the token is hexadecimal, so ABCD is abcd."""
+    return hmac.compare_digest(
+        candidate.lower().encode("utf-8", "replace"), token.lower().encode("utf-8", "replace")
+    )
 
 
 def shorten(value: str, limit: int = MAX_SHOWN_VALUE_LENGTH) -> str:
@@ -57,7 +60,7 @@ def examine(value: str, token: str, *, prefix: str, old_tokens: tuple[str, ...])
     match = ValueMatch()
     stripped = value.strip()
     lowered_prefix = prefix.lower()
-    if stripped.lower().startswith(lowered_prefix) and tokens_equal(stripped[len(prefix) :], token):
+    if tokens_equal(stripped, prefix + token):  # prefix and token, case ignored, in constant time
         match.exact = match.our_prefix = True
         return match
     unquoted = stripped.strip(_QUOTES).strip()
@@ -242,6 +245,24 @@ _MISPLACED_TEXT = {
         "%(host)s (host %(label)s)."
     ),
 }
+
+
+def wildcard_message(name: str, *, host: str) -> Message:
+    return msg(
+        gettext_noop(
+            "We found the token only in a wildcard TXT record (*.%(domain)s), which does not apply to %(host)s. "
+            "Publish the TXT record at %(host)s itself."
+        ),
+        domain=name,
+        host=host,
+    )
+
+
+def holds_token_or_old(values: list[str], token: str, *, prefix: str, old_tokens: tuple[str, ...]) -> bool:
+    return any(
+        match.holds_token or match.old_token
+        for match in (examine(v, token, prefix=prefix, old_tokens=old_tokens) for v in values)
+    )
 
 
 def misplacement_messages(

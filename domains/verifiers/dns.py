@@ -11,6 +11,7 @@ NOERROR without a match and NXDOMAIN are definitive; timeouts, SERVFAIL, REFUSED
 unreachable nameservers are inconclusive.
 """
 
+import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -37,6 +38,7 @@ ERROR = "error"  # timeout, SERVFAIL, REFUSED, no nameservers: no answer to rely
 
 MAX_CNAME_HOPS = 10
 MAX_AUTHORITATIVE_SERVERS = 4
+MAX_REFERRALS = 4
 
 
 @dataclass
@@ -186,30 +188,94 @@ def _read_authoritative_answer(response, target, config: ResolverConfig, deadlin
     return Lookup(NODATA, via_authoritative=True)
 
 
-def _authoritative_txt(qname: str, authority: Authority, config: ResolverConfig, deadline: float) -> Lookup:
-    """Ask the zone's nameservers directly, RD off; ERROR if none of them gives an answer."""
-    target = dns.name.from_text(qname)
-    last_error = "no nameserver answered"
-    for address in authority.addresses[:MAX_AUTHORITATIVE_SERVERS]:
-        if remaining(deadline) <= 0:
-            return Lookup(ERROR, error="timeout")
+def _referral(response, target, zone: dns.name.Name):
+    """The NS records of a zone cut between `zone` and `target`, if this answer is a referral.
+
+    A referral is not authoritative, has no answer and names the servers of a child zone: it
+    says "ask them", never "there is no such record".
+    """
+    if response.flags & dns.flags.AA or response.answer:
+        return None
+    for rrset in response.authority:
+        if rrset.rdtype == dns.rdatatype.NS and target.is_subdomain(rrset.name) and rrset.name != zone:
+            if rrset.name.is_subdomain(zone):
+                return rrset
+    return None
+
+
+def _referral_addresses(referral, response, config: ResolverConfig, deadline: float) -> list[str]:
+    """The child zone's nameserver addresses: the glue in the answer, else looked up."""
+    addresses: list[str] = []
+    for rrset in response.additional:
+        if rrset.rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA) and any(ns.target == rrset.name for ns in referral):
+            addresses.extend(rdata.address for rdata in rrset if rdata.address not in addresses)
+    if not addresses:
+        addresses = _nameserver_addresses(new_resolver(config, deadline), referral, config, deadline)
+    return addresses
+
+
+@dataclass
+class _Reply:
+    response: object = None
+    error: str = ""  # why no server gave an answer we can rely on
+
+
+def _ask_servers(target, zone, addresses: list[str], config: ResolverConfig, deadline: float) -> _Reply:
+    """The first reliable answer from `addresses`; each server gets a fair share of the time left,
+    so one that never answers cannot use up the check's deadline before the others are asked."""
+    servers = addresses[:MAX_AUTHORITATIVE_SERVERS]
+    error = "no nameserver answered"
+    for index, address in enumerate(servers):
+        left = remaining(deadline)
+        if left <= 0:
+            return _Reply(error="timeout")
         query = dns.message.make_query(target, "TXT")
         query.flags &= ~dns.flags.RD
+        budget = max(0.05, min(float(config.timeout), left / (len(servers) - index)))
         try:
-            response, _ = dns.query.udp_with_fallback(
-                query, address, timeout=lifetime(config, deadline), port=int(config.port)
-            )
-        except (dns.exception.DNSException, OSError, ValueError) as error:
-            last_error = error_reason(error)
+            response, _ = dns.query.udp_with_fallback(query, address, timeout=budget, port=int(config.port))
+        except (dns.exception.DNSException, OSError, ValueError) as exception:
+            error = error_reason(exception)
             continue
         rcode = response.rcode()
-        if rcode == dns.rcode.NXDOMAIN:
-            return Lookup(NXDOMAIN, via_authoritative=True)
-        if rcode != dns.rcode.NOERROR:
-            last_error = dns.rcode.to_text(rcode)
-            continue
-        return _read_authoritative_answer(response, target, config, deadline)
-    return Lookup(ERROR, error=last_error)
+        if rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+            error = dns.rcode.to_text(rcode)
+        elif response.flags & dns.flags.AA or response.answer or _referral(response, target, zone) is not None:
+            return _Reply(response)
+        else:
+            error = "a nameserver answered without authority"  # a lame server: ask the next
+    return _Reply(error=error)
+
+
+def _authoritative_txt(
+    qname: str, authority: Authority, config: ResolverConfig, deadline: float, *, allow_loopback: bool
+) -> Lookup:
+    """Ask the zone's nameservers directly, RD off, following referrals to child zones;
+    ERROR (and so the recursive answer) when no server gives an answer we can rely on."""
+    target = dns.name.from_text(qname)
+    zone = dns.name.from_text(authority.zone)
+    addresses = authority.addresses
+    for _ in range(MAX_REFERRALS + 1):
+        reply = _ask_servers(target, zone, addresses, config, deadline)
+        if reply.response is None:
+            return Lookup(ERROR, error=reply.error)
+        referral = _referral(reply.response, target, zone)
+        if referral is None:
+            return _read_answer(reply.response, target, config, deadline)
+        zone = referral.name
+        addresses, refused = _safe_addresses(
+            _referral_addresses(referral, reply.response, config, deadline), allow_loopback
+        )
+        if not addresses:
+            reason = refused or "its nameservers have no address"
+            return Lookup(ERROR, error=f"{_plain(zone)} is delegated and {reason}")
+    return Lookup(ERROR, error="too many referrals")
+
+
+def _read_answer(response, target, config: ResolverConfig, deadline: float) -> Lookup:
+    if response.rcode() == dns.rcode.NXDOMAIN:
+        return Lookup(NXDOMAIN, via_authoritative=True)
+    return _read_authoritative_answer(response, target, config, deadline)
 
 
 class DnsContext:
@@ -237,7 +303,9 @@ class DnsContext:
         if self.config.authoritative:
             self.ensure_authority()
             if not self.authority.problem:
-                result = _authoritative_txt(qname, self.authority, self.config, self.deadline)
+                result = _authoritative_txt(
+                    qname, self.authority, self.config, self.deadline, allow_loopback=self.allow_loopback
+                )
                 if result.status != ERROR:
                     return result
                 self.fell_back = self.fell_back or result.error
@@ -284,8 +352,15 @@ def _misplacement_diagnostics(
     if remaining(context.deadline) <= 0:
         return []
     context.ensure_authority()  # once, before the threads share it
-    with ThreadPoolExecutor(max_workers=len(candidates)) as pool:
-        lookups = list(pool.map(lambda candidate: context.lookup(candidate.qname), candidates))
+    # A name nobody publishes: if it holds the token too, what we find comes from a wildcard.
+    probe = f"wildcard-probe-{secrets.token_hex(6)}.{name}"
+    with ThreadPoolExecutor(max_workers=len(candidates) + 1) as pool:
+        lookups = list(pool.map(context.lookup, [probe, *(candidate.qname for candidate in candidates)]))
+    wildcard, lookups = lookups[0], lookups[1:]
+    if wildcard.status == FOUND and diagnostics.holds_token_or_old(
+        wildcard.values, token, prefix=prefix, old_tokens=old_tokens
+    ):
+        return [diagnostics.wildcard_message(name, host=f"{label}.{name}")]
     found = [
         (candidate, lookup.values)
         for candidate, lookup in zip(candidates, lookups, strict=True)
