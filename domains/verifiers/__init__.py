@@ -10,8 +10,8 @@ from an answer that says the record or file is absent or wrong; inconclusive one
 and never revoke.
 
 Modules: results (shared types), dns (TXT lookups, authoritative mode), https (the HTML-file
-fetch), diagnostics (what to tell the admin when the token is missing), netsafety (which
-addresses may be contacted).
+check), transport (one pinned HTTPS GET under a deadline watchdog), diagnostics (what to tell
+the admin when the token is missing), netsafety (which addresses may be contacted).
 """
 
 from domains.verifiers.dns import check_dns_txt

@@ -4,23 +4,21 @@ We do not use `requests-hardened` (saleor). It resolves names with the system re
 (socket.getaddrinfo), so it cannot use our configurable dnspython resolver, and its filter is
 built on the `ipaddress` module's private/loopback flags, which miss IPv4 hidden in NAT64 and
 6to4 addresses. Instead we resolve A and AAAA ourselves, refuse the whole check if any address
-is special-purpose (netsafety.py), and connect with `requests` to the very address we checked,
-with SNI, certificate name and Host header set to the domain (no DNS rebinding window).
-Redirects are followed by hand (at most 10, 301/302/307/308, https only, each hop re-resolved
-and re-checked, loops detected); at most `max_bytes` of the body are read, and the body never
+is special-purpose (netsafety.py), and connect (transport.py) to the very address we checked,
+with SNI, certificate name and Host header set to the domain (no DNS rebinding window), under a
+watchdog that ends the whole fetch at the check's deadline. Redirects are followed by hand (at
+most 10, 301/302/303/307/308, https only, each hop re-resolved and re-checked, loops detected);
+interim 1xx answers are skipped; at most `max_bytes` of the body are read, and the body never
 appears in any message.
 
 HTTP 404/410, a body without the token, a forbidden address, an http-only redirect and an
-untrusted certificate are definitive (not_found / mismatch); timeouts, connection errors and
-5xx are inconclusive.
+untrusted certificate or outdated TLS are definitive (not_found / mismatch); timeouts, the
+deadline, connection errors, truncated bodies, an unreadable CA bundle and 5xx are inconclusive.
 """
 
-import http.client
 import ipaddress
 import re
-import socket
 import ssl
-import threading
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
@@ -34,90 +32,12 @@ from domains.verifiers.diagnostics import tokens_equal
 from domains.verifiers.dns import error_reason, lifetime, new_resolver
 from domains.verifiers.netsafety import is_forbidden_address
 from domains.verifiers.results import CheckResult, Outcome, ResolverConfig, msg, remaining
+from domains.verifiers.transport import Answer, Request, Watchdog, get
 
 MAX_REDIRECTS = 10
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)  # what browsers and HTTP clients follow
-USER_AGENT = "AdminCenter-DomainVerification/1.0"
 
 _TOKEN_WORD_RE = re.compile(rb"[A-Za-z0-9_\-]{16,128}")
-
-
-class _FinalResponse(http.client.HTTPResponse):
-    """Skips every interim 1xx response (e.g. 103 Early Hints), not only 100 Continue.
-
-    http.client skips only 100; RFC 9110 §15.2 says a client must ignore the others too.
-    """
-
-    def _read_status(self):
-        while True:
-            version, status, reason = super()._read_status()
-            if not 100 < status < 200 or status == 101:  # 101 switches protocols: it is the answer
-                return version, status, reason
-            http.client.parse_headers(self.fp)  # the interim response's header fields
-
-
-class _Watchdog:
-    """Shuts down every connection of one fetch once its deadline passes.
-
-    A per-read timeout cannot bound a server that trickles one byte at a time (each byte
-    restarts it), so a timer breaks the connection itself and the blocked read returns.
-    """
-
-    def __init__(self, deadline: float):
-        self._lock = threading.Lock()
-        self._sockets: list[socket.socket] = []
-        self.fired = False
-        self._timer = threading.Timer(max(0.0, remaining(deadline)), self._fire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def watch(self, sock: socket.socket) -> None:
-        # A duplicate descriptor: TLS wrapping detaches the original, but shutting down either
-        # end of one connection breaks it for both.
-        duplicate = sock.dup()
-        with self._lock:
-            self._sockets.append(duplicate)
-            if self.fired:
-                _shutdown(duplicate)
-
-    def _fire(self) -> None:
-        with self._lock:
-            self.fired = True
-            for sock in self._sockets:
-                _shutdown(sock)
-
-    def close(self) -> None:
-        self._timer.cancel()
-        with self._lock:
-            for sock in self._sockets:
-                sock.close()
-            self._sockets.clear()
-
-
-def _shutdown(sock: socket.socket) -> None:
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass  # already closed by its owner
-
-
-class _WatchedConnection(urllib3.connection.HTTPSConnection):
-    """An HTTPS connection the fetch's watchdog can break, reading past interim responses."""
-
-    response_class = _FinalResponse
-
-    def __init__(self, *args, watchdog: _Watchdog, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._watchdog = watchdog
-
-    def _new_conn(self):
-        sock = super()._new_conn()
-        self._watchdog.watch(sock)
-        return sock
-
-
-class _PinnedPool(urllib3.HTTPSConnectionPool):
-    ConnectionCls = _WatchedConnection
 
 
 class _Stop(Exception):
@@ -153,7 +73,7 @@ class _Fetch:
     deadline: float
     start_url: str
     tls_context: ssl.SSLContext
-    watchdog: _Watchdog
+    watchdog: Watchdog
     visited: set[_Target] = field(default_factory=set)
     redirected_to_hosts: list[str] = field(default_factory=list)
 
@@ -342,76 +262,25 @@ def _truncated(host: str, received: int) -> _Stop:
     )
 
 
-@dataclass(frozen=True)
-class _Answer:
-    status: int
-    location: str | None
-    body: bytes = b""
-    truncated: bool = False
-
-
-def _read_body(response, fetch: _Fetch) -> tuple[bytes, bool]:
-    """At most max_bytes of a 200 answer's body, and whether the connection broke before its end."""
-    body = bytearray()
-    try:
-        while len(body) < fetch.max_bytes:
-            chunk = response.read1(min(1024, fetch.max_bytes - len(body)))  # keeps what came before a break
-            if not chunk:
-                break
-            body += chunk
-    except (urllib3.exceptions.HTTPError, OSError):
-        if fetch.watchdog.fired:
-            raise
-        return bytes(body), True
-    return bytes(body), False
-
-
-def _get(target: _Target, address: str, fetch: _Fetch) -> _Answer:
-    """GET the target from one address, with SNI, certificate name and Host set to the host."""
-    ip = ipaddress.ip_address(address)
-    timeout = max(0.05, min(fetch.connect_timeout, remaining(fetch.deadline)))
-    pool = _PinnedPool(
-        f"[{ip}]" if ip.version == 6 else str(ip),
-        target.port,
-        timeout=urllib3.Timeout(connect=timeout, read=timeout),
-        retries=False,
-        ssl_context=fetch.tls_context,
-        server_hostname=target.host,
-        assert_hostname=target.host,
-        watchdog=fetch.watchdog,
-    )
-    with pool:
-        response = pool.urlopen(
-            "GET",
-            target.path,
-            headers={
-                "Host": target.host if target.port == 443 else f"{target.host}:{target.port}",
-                "User-Agent": USER_AGENT,
-                "Accept": "text/html, text/plain;q=0.9, */*;q=0.1",
-                "Accept-Encoding": "identity",
-            },
-            redirect=False,
-            retries=False,
-            preload_content=False,
-            assert_same_host=False,
-        )
-        try:
-            if response.status != 200:
-                return _Answer(response.status, response.headers.get("Location"))
-            body, truncated = _read_body(response, fetch)
-            return _Answer(response.status, None, body, truncated)
-        finally:
-            response.release_conn()
-
-
-def _fetch_once(target: _Target, addresses: list[str], fetch: _Fetch) -> _Answer:
+def _fetch_once(target: _Target, addresses: list[str], fetch: _Fetch) -> Answer:
     """GET the target from the first address that answers."""
     last_error: Exception | None = None
     for address in addresses:
         if remaining(fetch.deadline) <= 0:
             break
+        request = Request(
+            target.host,
+            target.port,
+            target.path,
+            address,
+            fetch.tls_context,
+            fetch.watchdog,
+            fetch.connect_timeout,
+            fetch.deadline,
+            fetch.max_bytes,
+        )
         try:
-            answer = _get(target, address, fetch)
+            answer = get(request)
             if not fetch.watchdog.fired:  # else the answer was cut short and means nothing
                 return answer
         except urllib3.exceptions.SSLError as error:
@@ -464,7 +333,7 @@ def _body_verdict(body: bytes, token: str, prefix: str, old_tokens: tuple[str, .
     return Outcome.MISMATCH, [msg(text)]
 
 
-def _file_found(answer: _Answer, target: _Target, fetch: _Fetch) -> CheckResult:
+def _file_found(answer: Answer, target: _Target, fetch: _Fetch) -> CheckResult:
     outcome, body_diagnostics = _body_verdict(answer.body, fetch.token, fetch.prefix, fetch.old_tokens)
     if outcome == Outcome.VERIFIED:
         return CheckResult(
@@ -639,7 +508,7 @@ def check_https_file(
         tls_context = ssl.create_default_context(cafile=ca_bundle or certifi.where())
     except (OSError, ssl.SSLError) as error:
         return _unreadable_ca_bundle(error)
-    watchdog = _Watchdog(deadline)
+    watchdog = Watchdog(deadline)
     fetch = _Fetch(
         name=name,
         port=port,
