@@ -29,7 +29,6 @@ from domains.normalize.lists import (
     bundled_lists,
     disposable_email_providers,
     is_public_suffix,
-    public_suffix,
     public_suffix_list,
     registrable_domain,
     shared_email_providers,
@@ -48,7 +47,6 @@ __all__ = [
     "idna_names",
     "is_public_suffix",
     "normalize_domain",
-    "public_suffix",
     "registrable_domain",
 ]
 

@@ -98,6 +98,3 @@ def registrable_domain(ascii_name: str) -> str | None:
     """The registrable domain (public suffix + one label) of a name, e.g. `example.co.uk`."""
     return public_suffix_list().privatesuffix(ascii_name)
 
-
-def public_suffix(ascii_name: str) -> str | None:
-    return public_suffix_list().publicsuffix(ascii_name)

@@ -2,13 +2,17 @@
 
 dnspython, a fresh resolver per check (no cache), every TXT record at the host, the strings
 of one record joined, CNAMEs followed, names compared case-insensitively, the token compared
-in constant time. In authoritative mode the zone's own nameservers are asked directly (RD
-off) so a record published a moment ago verifies at once; when they cannot be reached the
-recursive answer is used and a diagnostic says so. When the token is absent we look where
-people put it by mistake (diagnostics.py) and say exactly what to change.
+in constant time and case-insensitively (it is hexadecimal). In authoritative mode the zone's
+own nameservers are asked directly (RD off) so a record published a moment ago verifies at
+once: only at addresses netsafety allows, each server with a fair share of the time left,
+following referrals into delegated child zones, and trusting a negative answer only when it
+carries the authority bit. When they give no reliable answer the recursive answer is used
+and a diagnostic says so. When the token is absent we look where people put it by mistake
+(diagnostics.py) and say exactly what to change; values found outside the domain (through a
+CNAME) are never shown.
 
-NOERROR without a match and NXDOMAIN are definitive; timeouts, SERVFAIL, REFUSED and
-unreachable nameservers are inconclusive.
+NOERROR without a match and NXDOMAIN are definitive; timeouts, SERVFAIL, REFUSED, referrals
+we cannot follow and unreachable nameservers are inconclusive.
 """
 
 import secrets
@@ -46,7 +50,6 @@ class Lookup:
     status: str
     values: list[str] = field(default_factory=list)
     error: str = ""  # short technical reason for ERROR ("timeout", "SERVFAIL", ...)
-    via_authoritative: bool = False
     name: str = ""  # where the values were found, after CNAMEs ("" when not known)
 
 
@@ -181,11 +184,11 @@ def _read_authoritative_answer(response, target, config: ResolverConfig, deadlin
     current = _final_name(response, target)
     txt = response.get_rrset(response.answer, current, dns.rdataclass.IN, dns.rdatatype.TXT)
     if txt is not None:
-        return Lookup(FOUND, _txt_values(txt), via_authoritative=True, name=_plain(current))
+        return Lookup(FOUND, _txt_values(txt), name=_plain(current))
     if current != target:
         # The CNAME points elsewhere (maybe another zone): let the recursive resolver chase it.
         return _recursive_txt(current.to_text(), config, deadline)
-    return Lookup(NODATA, via_authoritative=True)
+    return Lookup(NODATA)
 
 
 def _referral(response, target, zone: dns.name.Name):
@@ -274,7 +277,7 @@ def _authoritative_txt(
 
 def _read_answer(response, target, config: ResolverConfig, deadline: float) -> Lookup:
     if response.rcode() == dns.rcode.NXDOMAIN:
-        return Lookup(NXDOMAIN, via_authoritative=True)
+        return Lookup(NXDOMAIN)
     return _read_authoritative_answer(response, target, config, deadline)
 
 
