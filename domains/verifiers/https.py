@@ -269,15 +269,15 @@ def _fetch_once(target: _Target, addresses: list[str], fetch: _Fetch) -> Answer:
         if remaining(fetch.deadline) <= 0:
             break
         request = Request(
-            target.host,
-            target.port,
-            target.path,
-            address,
-            fetch.tls_context,
-            fetch.watchdog,
-            fetch.connect_timeout,
-            fetch.deadline,
-            fetch.max_bytes,
+            host=target.host,
+            port=target.port,
+            path=target.path,
+            address=address,
+            tls_context=fetch.tls_context,
+            watchdog=fetch.watchdog,
+            connect_timeout=fetch.connect_timeout,
+            deadline=fetch.deadline,
+            max_bytes=fetch.max_bytes,
         )
         try:
             answer = get(request)
