@@ -17,8 +17,8 @@ from django.conf import settings
 from domains.messages import Message, gettext_noop
 from domains.models import Domain
 from domains.verifiers import (
-    INCONCLUSIVE,
     CheckResult,
+    Outcome,
     ResolverConfig,
     check_dns_txt,
     check_https_file,
@@ -85,6 +85,7 @@ def run_check(
             label=settings.DOMAIN_TXT_LABEL,
             prefix=settings.DOMAIN_TXT_PREFIX,
             deadline=deadline,
+            allow_loopback=bool(settings.HTTPS_ALLOW_LOOPBACK),
             old_tokens=tuple(old_tokens),
         )
     elif method == HTTPS:
@@ -104,7 +105,7 @@ def run_check(
         )
     else:
         result = CheckResult(
-            INCONCLUSIVE, Message(gettext_noop("Unknown verification method %(method)s."), {"method": method})
+            Outcome.INCONCLUSIVE, Message(gettext_noop("Unknown verification method %(method)s."), {"method": method})
         )
     duration_ms = int((time.monotonic() - started) * 1000)
     return CheckResult(result.outcome, result.detail, tuple(result.diagnostics), duration_ms)

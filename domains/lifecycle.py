@@ -90,7 +90,7 @@ def transition(domain: Domain, result: verifiers.CheckResult, now: datetime) -> 
     }
     event = None
 
-    if result.outcome == verifiers.VERIFIED:
+    if result.outcome == verifiers.Outcome.VERIFIED:
         changes["inconclusive_since"] = None
         if status == Domain.Status.PENDING:
             changes.update(status=Domain.Status.VERIFIED, verified_at=now)
@@ -104,7 +104,7 @@ def transition(domain: Domain, result: verifiers.CheckResult, now: datetime) -> 
     elif status == Domain.Status.PENDING:
         # Not there yet: keep trying within the back-off window; never "fails".
         changes["next_check_at"] = next_pending_check(domain, now)
-    elif result.outcome == verifiers.INCONCLUSIVE:
+    elif result.outcome == verifiers.Outcome.INCONCLUSIVE:
         # Never grants, never revokes... unless it has lasted INCONCLUSIVE_TOLERANCE.
         if status == Domain.Status.VERIFIED:
             since = domain.inconclusive_since or now

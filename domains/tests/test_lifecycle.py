@@ -11,7 +11,7 @@ from console.tests.factories import MembershipFactory, OrganizationFactory
 from domains import lifecycle, scheduler
 from domains.models import Domain, DomainCheck
 from domains.tests.factories import DomainFactory, check_result
-from domains.verifiers import INCONCLUSIVE, MISMATCH, NOT_FOUND, VERIFIED
+from domains.verifiers import Outcome
 
 pytestmark = pytest.mark.django_db
 
@@ -33,9 +33,9 @@ def apply(domain, outcome, *, due=True):
 
 def test_pending_becomes_verified_and_is_rechecked_24h_later(clock):
     domain = DomainFactory(organization=OrganizationFactory(name="Acme", owner="owner@owners.test"), pending=True, name="example.test")
-    check = apply(domain, VERIFIED)
+    check = apply(domain, Outcome.VERIFIED)
     domain.refresh_from_db()
-    assert check.outcome == VERIFIED
+    assert check.outcome == Outcome.VERIFIED
     assert domain.status == Domain.Status.VERIFIED
     assert domain.verified_at == clock.now()
     assert domain.next_check_at == clock.now() + timedelta(hours=24)
@@ -44,7 +44,7 @@ def test_pending_becomes_verified_and_is_rechecked_24h_later(clock):
 
 def test_recheck_is_due_at_24h_not_at_23h59(clock):
     domain = DomainFactory(organization=OrganizationFactory(name="Acme", owner="owner@owners.test"), pending=True, name="example.test")
-    apply(domain, VERIFIED)
+    apply(domain, Outcome.VERIFIED)
     clock.advance(timedelta(hours=23, minutes=59))
     assert scheduler.claim_due_domains(limit=10) == []
     clock.advance(timedelta(minutes=1))
@@ -56,7 +56,7 @@ def test_recheck_is_due_at_24h_not_at_23h59(clock):
 def test_definitive_failure_starts_the_30_day_grace_period(clock):
     domain = DomainFactory(organization=OrganizationFactory(name="Acme", owner="owner@owners.test"), name="example.test")
     clock.advance(timedelta(hours=24))
-    apply(domain, NOT_FOUND)
+    apply(domain, Outcome.NOT_FOUND)
     domain.refresh_from_db()
     assert domain.status == Domain.Status.REVALIDATION_REQUIRED
     assert domain.failing_since == clock.now()
@@ -64,14 +64,14 @@ def test_definitive_failure_starts_the_30_day_grace_period(clock):
     assert domain.next_check_at == clock.now() + lifecycle.FAILING_RECHECK_INTERVAL
     event = AuditEvent.objects.get(action="domain.failing")
     assert event.actor_kind == AuditEvent.ActorKind.SCHEDULE
-    assert event.detail["outcome"] == NOT_FOUND
+    assert event.detail["outcome"] == Outcome.NOT_FOUND
     assert event.detail["detail"] == "No TXT record at _twilio.example."
 
 
 def test_mismatch_is_definitive_too(clock):
     domain = DomainFactory(organization=OrganizationFactory(name="Acme", owner="owner@owners.test"), name="example.test")
     clock.advance(timedelta(hours=24))
-    apply(domain, MISMATCH)
+    apply(domain, Outcome.MISMATCH)
     domain.refresh_from_db()
     assert domain.status == Domain.Status.REVALIDATION_REQUIRED
 
@@ -80,19 +80,19 @@ def test_inconclusive_for_71h_keeps_verified_72h_starts_grace(clock):
     domain = DomainFactory(organization=OrganizationFactory(name="Acme", owner="owner@owners.test"), name="example.test")
     clock.advance(timedelta(hours=24))
     started = clock.now()
-    apply(domain, INCONCLUSIVE)
+    apply(domain, Outcome.INCONCLUSIVE)
     domain.refresh_from_db()
     assert domain.status == Domain.Status.VERIFIED
     assert domain.inconclusive_since == started
     assert domain.next_check_at == started + lifecycle.INCONCLUSIVE_RETRY
 
     clock.set_now(started + timedelta(hours=71))
-    apply(domain, INCONCLUSIVE)
+    apply(domain, Outcome.INCONCLUSIVE)
     domain.refresh_from_db()
     assert domain.status == Domain.Status.VERIFIED
 
     clock.set_now(started + timedelta(hours=72))
-    apply(domain, INCONCLUSIVE)
+    apply(domain, Outcome.INCONCLUSIVE)
     domain.refresh_from_db()
     assert domain.status == Domain.Status.REVALIDATION_REQUIRED
     assert domain.grace_deadline == clock.now() + timedelta(days=30)
@@ -101,11 +101,11 @@ def test_inconclusive_for_71h_keeps_verified_72h_starts_grace(clock):
 def test_a_success_resets_the_inconclusive_streak(clock):
     domain = DomainFactory(organization=OrganizationFactory(name="Acme", owner="owner@owners.test"), name="example.test")
     clock.advance(timedelta(hours=24))
-    apply(domain, INCONCLUSIVE)
+    apply(domain, Outcome.INCONCLUSIVE)
     clock.advance(timedelta(hours=70))
-    apply(domain, VERIFIED)
+    apply(domain, Outcome.VERIFIED)
     clock.advance(timedelta(hours=24))
-    apply(domain, INCONCLUSIVE)
+    apply(domain, Outcome.INCONCLUSIVE)
     domain.refresh_from_db()
     assert domain.status == Domain.Status.VERIFIED
     assert domain.inconclusive_since == clock.now()
@@ -115,7 +115,7 @@ def test_inconclusive_never_revokes_a_failing_domain_nor_restores_it(clock):
     domain = DomainFactory(organization=OrganizationFactory(name="Acme", owner="owner@owners.test"), failing=True, name="example.test")
     deadline = domain.grace_deadline
     clock.advance(timedelta(hours=6))
-    apply(domain, INCONCLUSIVE)
+    apply(domain, Outcome.INCONCLUSIVE)
     domain.refresh_from_db()
     assert domain.status == Domain.Status.REVALIDATION_REQUIRED
     assert domain.grace_deadline == deadline
@@ -124,7 +124,7 @@ def test_inconclusive_never_revokes_a_failing_domain_nor_restores_it(clock):
 def test_success_during_grace_restores_verified(clock):
     domain = DomainFactory(organization=OrganizationFactory(name="Acme", owner="owner@owners.test"), failing=True, name="example.test", reminders_sent=[30])
     clock.advance(timedelta(hours=6))
-    apply(domain, VERIFIED)
+    apply(domain, Outcome.VERIFIED)
     domain.refresh_from_db()
     assert domain.status == Domain.Status.VERIFIED
     assert domain.failing_since is None and domain.grace_deadline is None
@@ -135,20 +135,20 @@ def test_success_during_grace_restores_verified(clock):
 def test_pending_backs_off_and_stops_72h_after_the_last_click(clock):
     domain = DomainFactory(organization=OrganizationFactory(name="Acme", owner="owner@owners.test"), pending=True, name="example.test")
     clicked = clock.now()
-    apply(domain, NOT_FOUND)
+    apply(domain, Outcome.NOT_FOUND)
     domain.refresh_from_db()
     assert domain.status == Domain.Status.PENDING
     assert domain.next_check_at == clicked + lifecycle.PENDING_MIN_INTERVAL
     clock.set_now(clicked + timedelta(hours=10))
-    apply(domain, NOT_FOUND, due=False)
+    apply(domain, Outcome.NOT_FOUND, due=False)
     domain.refresh_from_db()
     assert domain.next_check_at == clock.now() + lifecycle.PENDING_MAX_INTERVAL
     clock.set_now(clicked + timedelta(hours=71, minutes=30))
-    apply(domain, NOT_FOUND, due=False)
+    apply(domain, Outcome.NOT_FOUND, due=False)
     domain.refresh_from_db()
     assert domain.next_check_at == clicked + timedelta(hours=72)
     clock.set_now(clicked + timedelta(hours=72))
-    apply(domain, NOT_FOUND, due=False)
+    apply(domain, Outcome.NOT_FOUND, due=False)
     domain.refresh_from_db()
     assert domain.next_check_at is None
     assert domain.status == Domain.Status.PENDING
@@ -158,9 +158,9 @@ def test_one_check_per_due_time_and_stale_claims_ignored(clock):
     domain = DomainFactory(organization=OrganizationFactory(name="Acme", owner="owner@owners.test"), name="example.test")
     clock.advance(timedelta(hours=24))
     due = domain.next_check_at
-    assert lifecycle.apply_check_result(domain_id=domain.pk, result=check_result(VERIFIED), trigger=SCHEDULE, due_at=due)
+    assert lifecycle.apply_check_result(domain_id=domain.pk, result=check_result(Outcome.VERIFIED), trigger=SCHEDULE, due_at=due)
     # Same due time again (a second worker, a re-delivered task): nothing happens.
-    assert lifecycle.apply_check_result(domain_id=domain.pk, result=check_result(NOT_FOUND), trigger=SCHEDULE, due_at=due) is None
+    assert lifecycle.apply_check_result(domain_id=domain.pk, result=check_result(Outcome.NOT_FOUND), trigger=SCHEDULE, due_at=due) is None
     domain.refresh_from_db()
     assert domain.status == Domain.Status.VERIFIED
     assert DomainCheck.objects.filter(domain=domain).count() == 1
@@ -168,13 +168,13 @@ def test_one_check_per_due_time_and_stale_claims_ignored(clock):
 
 def test_removed_domain_is_never_checked(clock):
     domain = DomainFactory(organization=OrganizationFactory(name="Acme", owner="owner@owners.test"), removed=True, name="example.test", next_check_at=None)
-    assert lifecycle.apply_check_result(domain_id=domain.pk, result=check_result(VERIFIED), trigger=SCHEDULE) is None
+    assert lifecycle.apply_check_result(domain_id=domain.pk, result=check_result(Outcome.VERIFIED), trigger=SCHEDULE) is None
 
 
 def test_first_organization_to_verify_wins(clock):
     winner = DomainFactory(organization=OrganizationFactory(name="A", owner="a@a.test"), name="shared.test")
     loser = DomainFactory(organization=OrganizationFactory(name="B", owner="b@b.test"), name="shared.test", pending=True)
-    check = apply(loser, VERIFIED)
+    check = apply(loser, Outcome.VERIFIED)
     loser.refresh_from_db()
     assert check is not None
     assert loser.status == Domain.Status.PENDING and loser.next_check_at is None
@@ -186,11 +186,11 @@ def test_first_organization_to_verify_wins(clock):
 @pytest.mark.parametrize(
     "status,outcomes",
     [
-        (Domain.Status.PENDING, [VERIFIED]),
-        (Domain.Status.VERIFIED, [NOT_FOUND]),
-        (Domain.Status.VERIFIED, [INCONCLUSIVE]),
-        (Domain.Status.REVALIDATION_REQUIRED, [VERIFIED]),
-        (Domain.Status.REVALIDATION_REQUIRED, [MISMATCH]),
+        (Domain.Status.PENDING, [Outcome.VERIFIED]),
+        (Domain.Status.VERIFIED, [Outcome.NOT_FOUND]),
+        (Domain.Status.VERIFIED, [Outcome.INCONCLUSIVE]),
+        (Domain.Status.REVALIDATION_REQUIRED, [Outcome.VERIFIED]),
+        (Domain.Status.REVALIDATION_REQUIRED, [Outcome.MISMATCH]),
     ],
 )
 def test_bulk_path_gives_the_same_state_as_the_single_path(clock, status, outcomes):
@@ -214,8 +214,8 @@ def test_bulk_path_skips_stale_and_duplicate_due_times(clock):
     domain = DomainFactory(organization=org, name="example.test")
     clock.advance(timedelta(hours=24))
     due = domain.next_check_at
-    first = lifecycle.apply_check_results_bulk([(domain.pk, due, check_result(VERIFIED))])
-    again = lifecycle.apply_check_results_bulk([(domain.pk, due, check_result(NOT_FOUND))])
+    first = lifecycle.apply_check_results_bulk([(domain.pk, due, check_result(Outcome.VERIFIED))])
+    again = lifecycle.apply_check_results_bulk([(domain.pk, due, check_result(Outcome.NOT_FOUND))])
     assert (first.applied, again.applied, again.skipped) == (1, 0, 1)
     domain.refresh_from_db()
     assert domain.status == Domain.Status.VERIFIED
@@ -226,7 +226,7 @@ def test_bulk_batch_costs_a_fixed_number_of_queries(clock, django_assert_max_num
     MembershipFactory(organization=org, user__email="admin@owners.test")
     domains = [DomainFactory(organization=org, name=f"d{i}.test") for i in range(30)]
     clock.advance(timedelta(hours=24))
-    items = [(d.pk, d.next_check_at, check_result(NOT_FOUND if i % 2 else VERIFIED)) for i, d in enumerate(domains)]
+    items = [(d.pk, d.next_check_at, check_result(Outcome.NOT_FOUND if i % 2 else Outcome.VERIFIED)) for i, d in enumerate(domains)]
     with django_assert_max_num_queries(6):
         outcome = lifecycle.apply_check_results_bulk(items)
     assert outcome.applied == 30

@@ -4,7 +4,7 @@ import ipaddress
 
 import pytest
 
-from domains.netsafety import embedded_ipv4, is_forbidden_address
+from domains.verifiers.netsafety import embedded_ipv4, is_forbidden_address
 
 FORBIDDEN = [
     # IPv4 special-purpose registry

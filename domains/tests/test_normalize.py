@@ -5,7 +5,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from domains.normalize import DomainNameError, normalize_domain, registrable_domain
+from domains.normalize import DomainNameError, ascii_name, idna_names, normalize_domain, registrable_domain
 
 
 def rejection(text):
@@ -264,3 +264,66 @@ def test_accepted_names_are_idempotent_and_round_trip(text):
     # Unicode <-> punycode round trip.
     assert idna.decode(result.ascii) == result.unicode
     assert idna.encode(result.unicode, uts46=True, transitional=False).decode() == result.ascii
+
+
+# --- IDNA 2008: the contextual and bidirectional rules decide, with current Unicode tables ----------
+
+
+@pytest.mark.parametrize(
+    ("text", "ascii_name"),
+    [
+        ("نامه\u200cای.ir", "xn--mgba3gch31f060k.ir"),  # Persian: ZWNJ between joining letters
+        ("ශ\u0dca\u200dර\u0dd3.lk", "xn--10cl1a0b660p.lk"),  # Sinhala: ZWJ after the virama (Sri)
+        ("क\u094d\u200cष.in", "xn--11b2ezcs70k.in"),  # Devanagari: ZWNJ after the virama
+        ("xn--mgba3gch31f060k.ir", "xn--mgba3gch31f060k.ir"),
+    ],
+)
+def test_names_that_need_a_joiner_are_accepted(text, ascii_name):
+    result = normalize_domain(text)
+    assert result.ascii == ascii_name
+    assert result.unicode == idna_names(ascii_name)[1]
+    assert normalize_domain(result.unicode).ascii == ascii_name
+
+
+@pytest.mark.parametrize("text", ["a\u200cb.com", "\u200dexample.com", "ab\u200d.com", "xn--ab-j1t.com"])
+def test_a_joiner_where_no_script_needs_one_is_refused_by_the_contextual_rule(text):
+    code, message = rejection(text)
+    assert code in ("joiner", "invalid_idn")
+    if code == "joiner":
+        assert "has an invisible joiner (U+200" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "ascii_name"),
+    [
+        ("\U00011f04\U00011f05\U00011f06.com", "xn--x43dcd.com"),  # Kawi, Unicode 15
+        ("\U0001e4d0\U0001e4d1\U0001e4d2.com", "xn--oh5hcd.com"),  # Nag Mundari, Unicode 15
+    ],
+)
+def test_scripts_newer_than_pythons_unicode_tables_are_judged_by_the_idna_tables(text, ascii_name):
+    assert normalize_domain(text).ascii == ascii_name
+
+
+@pytest.mark.parametrize("text", ["1a.\u05e9\u05dc\u05d5\u05dd.com", "\u05e9\u05dc\u05d5\u05dd.a-", "0à.\u05d0.com"])
+def test_the_bidi_rule_applies_to_every_label_of_a_right_to_left_name(text):
+    code, message = rejection(text)
+    assert code in ("bidi", "hyphen")
+    if text.startswith(("1a", "0")):
+        assert code == "bidi"
+        assert message.startswith("This name mixes right-to-left and left-to-right text in a way IDNA does not allow")
+
+
+def test_a_right_to_left_name_that_follows_the_bidi_rule_is_accepted():
+    assert normalize_domain("\u05e9\u05dc\u05d5\u05dd.example.com").ascii == "xn--9dbne9b.example.com"
+
+
+def test_symbols_idna_2008_disallows_are_named():
+    assert rejection("☕.com") == ("invalid_idn", "The part “☕” contains U+2615 “☕”, which IDNA 2008 does not allow.")
+
+
+@pytest.mark.parametrize(
+    ("text", "stored"),
+    [("Faß.DE.", "xn--fa-hia.de"), (" Example.COM ", "example.com"), ("bücher.de", "xn--bcher-kva.de"), ("not valid!", "not valid!")],
+)
+def test_ascii_name_gives_the_stored_form(text, stored):
+    assert ascii_name(text) == stored

@@ -7,6 +7,11 @@ Fixtures (registered through `pytest_plugins` in the root conftest.py):
   set_cname(name, target), set_a(name, *ips), set_aaaa(name, *ips), set_ns(zone, nsname),
   set_a_sequence(name, [ips], [ips], ...) — successive A answers (DNS rebinding tests),
   set_zone(zone) — SOA + NS ns.<zone> + A ns.<zone> 127.0.0.1 (authoritative-mode discovery),
+  set_delegation(child, (nsname, address), ...) — a zone cut: queries without RD at or below
+  `child` get a referral (no AA, the child's NS in the authority section, glue A/AAAA in the
+  additional section), as the parent's authoritative servers answer; queries with RD (this
+  server standing in for a recursive resolver) are answered from its own records,
+  set_txt("*.zone", ...) — wildcards answer names that do not exist,
   set_rcode(name, "SERVFAIL"|"REFUSED"|...), set_timeout(name) (never answer), remove(name),
   clear(); attributes host, port, queries (what was asked: name, type, rd, protocol);
   resolver_config(timeout=1.0, authoritative=False) -> domains.verifiers.ResolverConfig.
@@ -15,6 +20,7 @@ Fixtures (registered through `pytest_plugins` in the root conftest.py):
 - `dns_second_server`: another instance on 127.0.0.2 at the SAME port (the verifiers use one
   port for every nameserver), used as a zone's "authoritative" server with different data.
   Skips when 127.0.0.2 cannot be bound.
+- `silent_udp_port`: a port on 127.0.0.1 that takes queries and never answers.
 - `dns_settings`: points Django settings at `dns_server` (DNS_NAMESERVERS, DNS_PORT,
   DNS_TIMEOUT_SECONDS, DNS_AUTHORITATIVE_MODE=False).
 """
@@ -75,6 +81,7 @@ class Zone:
             self._rcodes: dict[str, int] = {}
             self._dropped: set[str] = set()
             self._zones: set[str] = set()
+            self._delegations: dict[str, list[tuple[str, str]]] = {}
             self.queries: list[Query] = []
 
     # --- setting records -------------------------------------------------------------------
@@ -123,6 +130,11 @@ class Zone:
             self.set_ns(zone, f"ns.{zone}")
             self.set_a(f"ns.{zone}", ns_address)
 
+    def set_delegation(self, child, *nameservers):
+        """`child` is a zone of its own, served by `nameservers`: (name, address) pairs."""
+        with self._lock:
+            self._delegations[_key(child)] = [(_key(ns), address) for ns, address in nameservers]
+
     def set_rcode(self, name, rcode: str):
         with self._lock:
             self._rcodes[_key(name)] = getattr(RCODE, rcode.upper())
@@ -151,10 +163,33 @@ class Zone:
         sequence = self._sequences.get((name, qtype))
         if sequence:
             return sequence.pop(0) if len(sequence) > 1 else sequence[0]
-        return self._records.get(name, {}).get(qtype, [])
+        records = self._records.get(name)
+        if records is None and not self._exists(name) and "." in name:
+            records = self._records.get("*." + name.split(".", 1)[1], {})  # a wildcard one level up
+        return (records or {}).get(qtype, [])
+
+    def _delegation_of(self, name):
+        """The deepest delegated zone at or above `name` that this server does not serve itself."""
+        labels = name.split(".")
+        for index in range(len(labels)):
+            candidate = ".".join(labels[index:])
+            if candidate in self._zones:
+                return None
+            if candidate in self._delegations:
+                return candidate
+        return None
+
+    def _referral(self, reply, child):
+        reply.header.aa = 0
+        for ns, address in self._delegations[child]:
+            reply.add_auth(RR(child + ".", QTYPE.NS, rdata=NS(ns + "."), ttl=DEFAULT_TTL))
+            version = ipaddress.ip_address(address).version
+            rdata = A(address) if version == 4 else AAAA(list(ipaddress.IPv6Address(address).packed))
+            reply.add_ar(RR(ns + ".", QTYPE.A if version == 4 else QTYPE.AAAA, rdata=rdata, ttl=DEFAULT_TTL))
+        return reply
 
     def _exists(self, name) -> bool:
-        if name in self._records or name in self._zones:
+        if name in self._records or name in self._zones or name in self._delegations:
             return True
         suffix = "." + name
         return any(other.endswith(suffix) for other in self._records)  # empty non-terminal
@@ -183,6 +218,9 @@ class Zone:
             if qname in self._dropped:
                 raise _Drop("dropped on purpose")
             reply = request.reply(ra=1, aa=1)
+            child = None if request.header.rd else self._delegation_of(qname)
+            if child is not None:
+                return self._referral(reply, child)
             if qname in self._rcodes:
                 reply.header.rcode = self._rcodes[qname]
                 return reply
@@ -254,6 +292,14 @@ def closed_udp_port(host="127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+@pytest.fixture
+def silent_udp_port():
+    """A UDP port that receives queries and never answers (no ICMP error either)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

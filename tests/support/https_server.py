@@ -6,18 +6,25 @@ Fixtures (registered through `pytest_plugins` in the root conftest.py):
   name: an SNI callback issues a certificate for the requested name from the test CA (cached).
   put(host, path, body, status=200, headers=None), redirect(host, path, location, status=301),
   set_status(host, path, status), set_untrusted(host) (that host's certificate comes from an
-  unknown CA), hang(host, path) (accepts, never answers until the test ends), clear();
+  unknown CA), hang(host, path) (accepts, never answers until the test ends),
+  trickle(host, path, part="headers"|"body", interval=0.2) (sends its header fields or its
+  body one byte per interval until the client goes away or the test ends),
+  truncate(host, path, body) (announces a longer body, sends `body`, then closes),
+  put(..., interim=(103,)) (interim 1xx responses before the answer), clear();
   attributes host ("127.0.0.1"), port, http_port (a plain-HTTP listener with the same routes,
-  for "this port does not speak TLS"), ca_bundle_path (PEM of the test CA), requests (what
-  was asked: host header, SNI, path), url(host, path).
+  for "this port does not speak TLS"), stalled_port (accepts TCP, never completes a TLS
+  handshake), old_tls_port (offers only TLS 1.0/1.1), ca_bundle_path (PEM of the test CA),
+  requests (what was asked: host header, SNI, path), url(host, path).
   Unknown (host, path) pairs get 404. Names used with it resolve through the loopback DNS
   server: dns_server.set_a(name, "127.0.0.1").
 - `https_settings`: HTTPS_PORT, HTTPS_CA_BUNDLE, HTTPS_ALLOW_LOOPBACK=True.
 """
 
+import socket
 import ssl
 import tempfile
 import threading
+import warnings
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -32,6 +39,9 @@ class Route:
     body: bytes = b""
     headers: tuple[tuple[str, str], ...] = ()
     hang: bool = False
+    trickle: str = ""  # "headers" or "body": sent one byte at a time
+    truncate: bool = False  # announce more than `body`, then close
+    interim: tuple[int, ...] = ()  # 1xx responses sent before the answer
 
 
 @dataclass(frozen=True)
@@ -57,7 +67,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.server_name = None
         self.request.settimeout(10)
         if self.server.tls:
-            tls_socket = self.server.owner.server_context.wrap_socket(self.request, server_side=True)
+            tls_socket = self.server.context.wrap_socket(self.request, server_side=True)
             self.server_name = getattr(tls_socket, "sni_name", None)
             self.request = tls_socket
         super().setup()
@@ -74,23 +84,46 @@ class _Handler(BaseHTTPRequestHandler):
         if route.hang:
             owner.release.wait(30)
             return
+        for status in route.interim:
+            self.wfile.write(f"HTTP/1.1 {status} Interim\r\nLink: </style.css>; rel=preload\r\n\r\n".encode())
+        if route.trickle:
+            self._trickle(route, owner.release)
+            return
         self.send_response(route.status)
         header_names = {name.lower() for name, _ in route.headers}
         for name, value in route.headers:
             self.send_header(name, value)
         if "content-type" not in header_names:
             self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(route.body)))
+        self.send_header("Content-Length", str(len(route.body) + (1000 if route.truncate else 0)))
         self.end_headers()
         self.wfile.write(route.body)
+        if route.truncate:
+            self.close_connection = True
+
+    def _trickle(self, route, release):
+        """One byte per interval, for ever: the client's own deadline must end it."""
+        self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+        if route.trickle == "body":
+            self.wfile.write(b"Content-Type: text/html\r\nContent-Length: 1000000\r\n\r\n")
+        self.wfile.flush()
+        interval = float(dict(route.headers).get("interval", "0.2"))
+        byte = b"a" if route.trickle == "body" else b"X"
+        try:
+            while not release.wait(interval):
+                self.wfile.write(byte)
+                self.wfile.flush()
+        except OSError:  # the client hung up: what the test wants
+            pass
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, owner, tls: bool):
+    def __init__(self, owner, tls: bool, context: ssl.SSLContext | None = None):
         self.owner = owner
         self.tls = tls
+        self.context = context or owner.server_context
         super().__init__(("127.0.0.1", 0), _Handler)
 
     def handle_error(self, request, client_address):  # TLS failures are what some tests want
@@ -111,9 +144,17 @@ class LoopbackHTTPSServer:
         self.server_context = self._context_for("localhost", trusted=True)
         self.server_context.sni_callback = self._sni_callback
         self.host = "127.0.0.1"
-        self._servers = [_Server(self, tls=True), _Server(self, tls=False)]
+        self._servers = [
+            _Server(self, tls=True),
+            _Server(self, tls=False),
+            _Server(self, tls=True, context=self._old_tls_context()),
+        ]
         self.port = self._servers[0].server_address[1]
         self.http_port = self._servers[1].server_address[1]
+        self.old_tls_port = self._servers[2].server_address[1]
+        # Listens, so TCP connects, but never accepts: no TLS handshake ever completes.
+        self._stalled = socket.create_server(("127.0.0.1", 0), backlog=16)
+        self.stalled_port = self._stalled.getsockname()[1]
         self._threads = [threading.Thread(target=server.serve_forever, daemon=True) for server in self._servers]
         for thread in self._threads:
             thread.start()
@@ -128,6 +169,16 @@ class LoopbackHTTPSServer:
                 ca.issue_cert(name).configure_cert(context)
                 self._contexts[key] = context
             return self._contexts[key]
+
+    def _old_tls_context(self) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")  # OpenSSL 3 refuses TLS 1.0/1.1 at higher levels
+        with warnings.catch_warnings():  # deprecated versions are the point of this listener
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = ssl.TLSVersion.TLSv1
+            context.maximum_version = ssl.TLSVersion.TLSv1_1
+        self.ca.issue_cert("localhost").configure_cert(context)
+        return context
 
     def _sni_callback(self, tls_object, server_name, _context):
         tls_object.sni_name = server_name
@@ -147,10 +198,21 @@ class LoopbackHTTPSServer:
         self.release.set()
         self.release = threading.Event()
 
-    def put(self, host, path, body, status=200, headers=None):
+    def put(self, host, path, body, status=200, headers=None, interim=()):
         body = body.encode() if isinstance(body, str) else bytes(body)
         with self._lock:
-            self._routes[(_host_key(host), path)] = Route(status, body, tuple((headers or {}).items()))
+            self._routes[(_host_key(host), path)] = Route(
+                status, body, tuple((headers or {}).items()), interim=tuple(interim)
+            )
+
+    def trickle(self, host, path, part="body", interval=0.2):
+        with self._lock:
+            self._routes[(_host_key(host), path)] = Route(200, headers=(("interval", str(interval)),), trickle=part)
+
+    def truncate(self, host, path, body):
+        body = body.encode() if isinstance(body, str) else bytes(body)
+        with self._lock:
+            self._routes[(_host_key(host), path)] = Route(200, body, truncate=True)
 
     def redirect(self, host, path, location, status=301):
         with self._lock:
@@ -184,6 +246,7 @@ class LoopbackHTTPSServer:
         return f"https://{host}:{self.port}{path}"
 
     def stop(self):
+        self._stalled.close()
         self.release.set()
         for server in self._servers:
             server.shutdown()

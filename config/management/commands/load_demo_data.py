@@ -12,7 +12,7 @@ from domains import lifecycle
 from domains import services as domain_services
 from domains.messages import Message, gettext_noop
 from domains.models import Domain, DomainCheck
-from domains.verifiers import VERIFIED, CheckResult
+from domains.verifiers import CheckResult, Outcome
 
 DEMO_ORGANIZATION = "Example Corp"
 SECOND_ORGANIZATION = "Globex Demo"
@@ -135,6 +135,6 @@ class Command(BaseCommand):
         domain, _notes = domain_services.add_domain(organization=organization, text=name, actor=owner)
         # The demo domain is not really published anywhere: record it as verified through the
         # one path a check result takes, saying plainly that nothing was checked.
-        result = CheckResult(VERIFIED, Message(gettext_noop("Verified by the demo data; nothing was checked.")))
+        result = CheckResult(Outcome.VERIFIED, Message(gettext_noop("Verified by the demo data; nothing was checked.")))
         lifecycle.apply_check_result(domain_id=domain.pk, result=result, trigger=DomainCheck.Trigger.OPERATOR)
         self.created += 1

@@ -3,10 +3,10 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from console.models import email_domain_of
 from domains import lifecycle, scheduler
 from domains.checking import check_domain
 from domains.models import Domain, DomainCheck
+from domains.normalize import ascii_name
 
 
 class Command(BaseCommand):
@@ -49,8 +49,3 @@ class Command(BaseCommand):
             f"{domain.name} [org {domain.organization_id}] {check.outcome}: {check.detail} -> {domain.status}"
             + (f", next check {domain.next_check_at:%Y-%m-%d %H:%M} UTC" if domain.next_check_at else "")
         )
-
-
-def ascii_name(text: str) -> str:
-    """An operator's spelling → the stored form (lower case, punycode, no trailing dot)."""
-    return email_domain_of("x@" + text.strip())

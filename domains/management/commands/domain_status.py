@@ -4,8 +4,8 @@ and its audit trail."""
 from django.core.management.base import BaseCommand, CommandError
 
 from console.models import AuditEvent
-from domains.management.commands.check_domains import ascii_name
 from domains.models import Domain
+from domains.normalize import ascii_name
 
 
 def _when(value) -> str:
