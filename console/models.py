@@ -9,16 +9,15 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from console import clock
+from console.idn import ascii_name
 
 
 def email_domain_of(email: str) -> str:
-    """The normalised (lower-case, punycode, no trailing dot) domain of an e-mail address."""
+    """The normalised domain of an e-mail address: lower case, punycode, no trailing dot, by the
+    same IDNA 2008 / UTS #46 rules as domain names (x@faß.de is at xn--fa-hia.de, the name that
+    gets verified, not IDNA 2003's fass.de). Text that is no valid name is only lower-cased."""
     _, _, domain = (email or "").strip().rpartition("@")
-    domain = domain.strip().rstrip(".").lower()
-    try:
-        return domain.encode("idna").decode("ascii") if domain else ""
-    except UnicodeError:
-        return domain
+    return ascii_name(domain)
 
 
 def normalise_email(email: str) -> str:

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from django.conf import settings
 
-from domains.messages import Message, gettext_noop
+from console.messages import Message, gettext_noop
 from domains.models import Domain
 from domains.verifiers import (
     CheckResult,

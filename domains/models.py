@@ -196,7 +196,7 @@ class DomainCheck(models.Model):
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
     # Human-readable, never containing a fetched body. `detail` is the English text (logs,
     # commands); `detail_message` / `diagnostics` hold {"text": msgid, "params": {...}} so the
-    # console shows them in the reader's language (domains.messages.Message).
+    # console shows them in the reader's language (console.messages.Message).
     detail = models.TextField()
     detail_message = models.JSONField(default=dict, blank=True)
     diagnostics = models.JSONField(default=list, blank=True)  # [{"text", "params"}]: what to change

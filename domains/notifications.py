@@ -8,9 +8,9 @@ Templates: templates/emails/domains_<event>_{subject,message}.txt and _message.h
 from django.urls import reverse
 
 from console import emails
+from console.messages import Message
 from console.models import Membership, User
 from domains import rules
-from domains.messages import Message
 from domains.models import Domain, DomainCheck
 
 TEMPLATES = {

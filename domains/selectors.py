@@ -4,8 +4,8 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
+from console.messages import Message
 from console.permissions import get_for_organization
-from domains.messages import Message
 from domains.models import Domain, DomainCheck, RemovedMember
 
 CHECKS_SHOWN = 50

@@ -20,9 +20,20 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from domains.messages import Message, gettext_noop
-from domains.normalize.errors import MAX_INPUT_LENGTH, MAX_LABEL_LENGTH, MAX_NAME_LENGTH, DomainNameError, reject
-from domains.normalize.idn import check_characters, empty_label, idna_names, labels_to_names, mapped_text
+from console.idn import (
+    MAX_INPUT_LENGTH,
+    MAX_LABEL_LENGTH,
+    MAX_NAME_LENGTH,
+    DomainNameError,
+    ascii_name,
+    check_characters,
+    empty_label,
+    idna_names,
+    labels_to_names,
+    mapped_text,
+    reject,
+)
+from console.messages import Message, gettext_noop
 from domains.normalize.lists import (
     MAX_LIST_AGE_DAYS,
     BundledList,
@@ -197,21 +208,6 @@ def _mapped_labels(host: str) -> list[str]:
             gettext_noop("This looks like an IP address or a number. Enter a domain name, for example example.com."),
         )
     return labels
-
-
-def ascii_name(text: str) -> str:
-    """An operator's spelling → the stored form (lower case, punycode, no trailing dot).
-
-    Unlike normalize_domain it applies no policy, so an operator can name any stored domain;
-    text that is not a valid IDN is only lower-cased, and then matches nothing stored.
-    """
-    name = str(text).strip().rstrip(".").lower()
-    if not name:
-        return ""
-    try:
-        return idna_names(name)[0]
-    except DomainNameError:
-        return name
 
 
 def _check_policy_names(ascii_name: str, unicode_name: str) -> None:

@@ -5,9 +5,9 @@ from datetime import timedelta
 import factory
 
 from console import clock
+from console.messages import Message
 from console.tests.factories import OrganizationFactory, UserFactory
 from domains import rules
-from domains.messages import Message
 from domains.models import Domain, DomainCheck, RemovedMember
 from domains.verifiers import CheckResult
 

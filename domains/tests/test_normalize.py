@@ -327,3 +327,27 @@ def test_symbols_idna_2008_disallows_are_named():
 )
 def test_ascii_name_gives_the_stored_form(text, stored):
     assert ascii_name(text) == stored
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "x@faß.de",  # IDNA 2008 keeps ß; the IDNA 2003 codec used to map it to fass.de, another domain
+        "X@FASS.DE",
+        "user@bücher.example",
+        "user@\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645.ir",  # Persian, with a ZWNJ the rules allow
+    ],
+)
+def test_e_mail_addresses_are_stored_at_the_domain_the_normaliser_verifies(typed):
+    """One normaliser for both: the stored address is at exactly the name a domain check uses."""
+    from console.tests.factories import UserFactory
+
+    local, _, domain_part = typed.rpartition("@")
+    user = UserFactory(email=typed)
+    assert user.email_domain == normalize_domain(domain_part).ascii
+    assert user.email == f"{local}@{user.email_domain}"
+
+
+def test_fass_and_faß_are_different_domains():
+    assert normalize_domain("faß.de").ascii == "xn--fa-hia.de" != normalize_domain("fass.de").ascii

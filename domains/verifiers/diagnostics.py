@@ -7,7 +7,7 @@ import hmac
 import re
 from dataclasses import dataclass
 
-from domains.messages import Message, gettext_noop
+from console.messages import Message, gettext_noop
 from domains.normalize import registrable_domain
 from domains.verifiers.results import msg
 

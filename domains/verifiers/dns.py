@@ -29,7 +29,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.resolver
 
-from domains.messages import Message, gettext_noop
+from console.messages import Message, gettext_noop
 from domains.verifiers import diagnostics
 from domains.verifiers.netsafety import is_forbidden_address
 from domains.verifiers.results import CheckResult, Outcome, ResolverConfig, msg, remaining

@@ -27,7 +27,7 @@ import dns.exception
 import dns.resolver
 import urllib3
 
-from domains.messages import Message, gettext_noop
+from console.messages import Message, gettext_noop
 from domains.verifiers.diagnostics import tokens_equal
 from domains.verifiers.dns import error_reason, lifetime, new_resolver
 from domains.verifiers.netsafety import is_forbidden_address

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from domains.messages import Message
+from console.messages import Message
 
 
 class Outcome(models.TextChoices):

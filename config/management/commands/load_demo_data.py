@@ -7,10 +7,10 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from console import audit, services
+from console.messages import Message, gettext_noop
 from console.models import Account, AuditEvent, Membership, Organization, User
 from domains import lifecycle
 from domains import services as domain_services
-from domains.messages import Message, gettext_noop
 from domains.models import Domain, DomainCheck
 from domains.verifiers import CheckResult, Outcome
 

@@ -1,5 +1,9 @@
 """IDNA 2008 with the UTS #46 mapping: `idna_names(text)` -> (ASCII name, Unicode name).
 
+The one IDNA normaliser: domain names (domains.normalize adds the product's policy on top) and
+the domain part of e-mail addresses (console.models.email_domain_of) both go through it, so mail
+goes to the very domain that was verified.
+
 The code point classes (PVALID, CONTEXTJ, CONTEXTO), joining types and the UTS #46 mapping
 come from the `idna` package's tables. idna's own label checks read bidi classes, combining
 classes and normalisation from Python's unicodedata, whose tables (Unicode 14 on Python
@@ -15,8 +19,24 @@ import unicodedata2
 from idna import idnadata
 from idna.intranges import intranges_contain
 
-from domains.messages import gettext_noop
-from domains.normalize.errors import MAX_LABEL_LENGTH, MAX_NAME_LENGTH, DomainNameError, reject
+from console.messages import Message, gettext_noop
+
+MAX_NAME_LENGTH = 253
+MAX_LABEL_LENGTH = 63
+MAX_INPUT_LENGTH = 2048
+
+
+class DomainNameError(ValueError):
+    """The input cannot be used as a domain name; `message` says why, `code` names the rule."""
+
+    def __init__(self, message: Message, code: str):
+        super().__init__(message.english())
+        self.message = message
+        self.code = code
+
+
+def reject(code: str, text: str, **params) -> DomainNameError:
+    return DomainNameError(Message(text, params), code)
 
 _LDH_RE = re.compile(r"^[a-z0-9-]+$")
 
@@ -274,3 +294,19 @@ def idna_names(text: str) -> tuple[str, str]:
     if any(label == "" for label in labels):
         raise empty_label()
     return labels_to_names(labels)
+
+
+def ascii_name(text: str) -> str:
+    """A name as typed (an operator's spelling, an e-mail address's domain) → the stored form
+    (lower case, punycode, no trailing dot).
+
+    Unlike normalize_domain it applies no policy, so an operator can name any stored domain;
+    text that is not a valid IDN is only lower-cased, and then matches nothing stored.
+    """
+    name = str(text).strip().rstrip(".").lower()
+    if not name:
+        return ""
+    try:
+        return idna_names(name)[0]
+    except DomainNameError:
+        return name
