@@ -265,11 +265,12 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # --- Domain lifecycle: re-checks, grace period, reminders, expiry ----------------
 DOMAIN_DISPATCH_SECONDS = env.float("DOMAIN_DISPATCH_SECONDS", default=30.0)
-DOMAIN_DISPATCH_BATCH_SIZE = env.int("DOMAIN_DISPATCH_BATCH_SIZE", default=100)
+DOMAIN_DISPATCH_BATCH_SIZE = env.int("DOMAIN_DISPATCH_BATCH_SIZE", default=500)
 DOMAIN_DISPATCH_MAX_PER_RUN = env.int("DOMAIN_DISPATCH_MAX_PER_RUN", default=20000)
 # A claim's lease: a check whose worker died is claimed again once this has passed.
 DOMAIN_CHECK_LEASE_SECONDS = env.int("DOMAIN_CHECK_LEASE_SECONDS", default=600)
-DOMAIN_CHECK_CONCURRENCY = env.int("DOMAIN_CHECK_CONCURRENCY", default=32)
+# Checks in flight per batch: network-bound (a far-away nameserver answers in ~100 ms), so many.
+DOMAIN_CHECK_CONCURRENCY = env.int("DOMAIN_CHECK_CONCURRENCY", default=200)
 DOMAIN_EXPIRY_SWEEP_SECONDS = env.float("DOMAIN_EXPIRY_SWEEP_SECONDS", default=3600.0)
 DOMAIN_REMINDER_SWEEP_SECONDS = env.float("DOMAIN_REMINDER_SWEEP_SECONDS", default=3600.0)
 DOMAIN_REMINDER_DAYS = [int(days) for days in env.list("DOMAIN_REMINDER_DAYS", default=["30", "7", "1"])]
