@@ -158,8 +158,10 @@ class ImportRow(models.Model):
 
     class Meta:
         ordering = ["pk"]
+        # No index holds `result`, the column the import writes to every row: PostgreSQL can then
+        # update rows in place (HOT) without touching any index. The import reads rows after its
+        # checkpoint by (job, id); they are pending by construction.
         indexes = [
-            models.Index(fields=["job", "result"]),
             models.Index(fields=["job", "id"]),
             models.Index(fields=["job", "eligible", "id"]),
         ]

@@ -170,6 +170,31 @@ def _recheck(job: ImportJob, candidates: dict[int, int], outcome: dict[str, list
     return to_import
 
 
+def _next_rows(job: ImportJob) -> list[dict]:
+    """The next chunk after the checkpoint: every row up to last_row_id got its result in the
+    transaction that moved the checkpoint. A report's rows were inserted by one statement, so
+    their ids are (nearly) consecutive: a chunk is an id range, which the database reads
+    directly whatever it estimates about a job it has just been given (ORDER BY … LIMIT from
+    the checkpoint made it sort every remaining row, once per chunk)."""
+    rows: list[dict] = []
+    start = job.last_row_id
+    while not rows:
+        rows = list(
+            ImportRow.objects.filter(
+                job_id=job.pk, pk__gt=start, pk__lte=start + settings.IMPORT_CHUNK_SIZE, result=ImportRow.Result.PENDING
+            )
+            .order_by("pk")
+            .values("pk", "user_id", "eligible", "reason", "selected")
+        )
+        if not rows:  # a gap in the ids (another job inserted meanwhile), or the end
+            following = ImportRow.objects.filter(job_id=job.pk, pk__gt=start).order_by("pk").values_list("pk", flat=True)
+            next_id = following.first()
+            if next_id is None:
+                return []
+            start = next_id - 1
+    return rows
+
+
 def _write_row_results(outcome: dict[str, list[int]], now) -> None:
     """One UPDATE per reason ("" = imported)."""
     for reason, row_ids in outcome.items():
@@ -191,13 +216,7 @@ def run_import_chunk(job_id: int) -> bool:
         if job is None:
             return False
         now = clock.now()
-        # Keyset from the checkpoint: every row up to last_row_id got its result in the same
-        # transaction that moved the checkpoint, so the next chunk starts right after it.
-        rows = list(
-            ImportRow.objects.filter(job_id=job_id, pk__gt=job.last_row_id, result=ImportRow.Result.PENDING)
-            .order_by("pk")
-            .values("pk", "user_id", "eligible", "reason", "selected")[: settings.IMPORT_CHUNK_SIZE]
-        )
+        rows = _next_rows(job)
         if not rows:
             _complete(job, now)
             return False

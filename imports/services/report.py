@@ -21,7 +21,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
-from console import audit, clock
+from console import audit, bulk, clock
 from console.admission import person_refusal_sql
 from console.errors import ConsoleError
 from console.models import Account, AuditEvent, User
@@ -139,6 +139,7 @@ def build_report(job_id: int) -> bool:
             return False  # another run finished it while we waited for the lock
         ImportRow.objects.filter(job=job).delete()  # a crashed earlier run left nothing, but be sure
         _insert_report_rows(job)
+        bulk.analyze(ImportRow)
         counts = ImportRow.objects.filter(job=job).aggregate(total=Count("id"), eligible=Count("id", filter=Q(eligible=True)))
         finished = clock.now()
         ImportJob.objects.filter(pk=job.pk).write_state(
