@@ -19,7 +19,7 @@ from django.db.models import Case, IntegerField, Value, When
 from console import audit, clock
 from console.errors import ConsoleError
 from console.models import AuditEvent, Membership
-from console.services import other_owners_exist, remove_member
+from console.services import remove_member
 from domains import notifications
 from domains.models import Domain, RemovedMember
 from domains.rules import GRACE_PERIOD
@@ -33,6 +33,7 @@ class ExpiryOutcome:
     domain_name: str
     organization_id: int
     removed: list[str] = field(default_factory=list)  # e-mail addresses
+    removed_ids: list[int] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (e-mail, reason)
 
 
@@ -60,6 +61,41 @@ def removal_reason(domain: Domain) -> str:
     return f"Not re-validated within {GRACE_PERIOD.days} days (failing since {since})"
 
 
+def _remove_members(domain: Domain, outcome: ExpiryOutcome, *, reason: str, now, actor, actor_kind) -> list[int]:
+    """Remove the domain's managed users through console.services.remove_member (which keeps the
+    organization's last Owner, so that one is skipped with its reason); returns who was skipped."""
+    organization = domain.organization
+    skipped_ids = []
+    for membership in members_at_domain(domain):
+        user, role = membership.user, membership.role
+        try:
+            with transaction.atomic():
+                remove_member(membership=membership, actor=actor, actor_kind=actor_kind, reason=reason, notify=False)
+        except ConsoleError as error:
+            outcome.skipped.append((user.email, str(error)))
+            skipped_ids.append(user.pk)
+            audit.record(
+                "user.removal_skipped",
+                organization=organization,
+                actor=actor,
+                actor_kind=actor_kind,
+                target=user,
+                detail={"domain": domain.name, "reason": str(error)},
+            )
+            continue
+        RemovedMember.objects.create(
+            organization=organization, user=user, domain_name=domain.name, role=role, removed_at=now
+        )
+        outcome.removed.append(user.email)
+        outcome.removed_ids.append(user.pk)
+        transaction.on_commit(
+            lambda user_id=user.pk: notifications.send_user_removed(
+                user_id=user_id, organization_name=organization.name, domain_name=domain.name
+            )
+        )
+    return skipped_ids
+
+
 def expire_domain(*, domain_id: int, actor=None, actor_kind: str = AuditEvent.ActorKind.SCHEDULE) -> ExpiryOutcome | None:
     """Apply expiry to one lapsed domain. None when it is not (or no longer) lapsed."""
     now = clock.now()
@@ -78,49 +114,11 @@ def expire_domain(*, domain_id: int, actor=None, actor_kind: str = AuditEvent.Ac
         )
         if not updated:
             return None  # re-validated in time, or already expired by another run
-        organization = domain.organization
-        outcome = ExpiryOutcome(domain.pk, domain.name, organization.pk)
-        removed_ids, skipped_ids = [], []
-        for membership in members_at_domain(domain):
-            user = membership.user
-            if membership.role == Membership.Role.OWNER and not other_owners_exist(membership):
-                why = "the organization's last Owner is kept so it is never left without one"
-                outcome.skipped.append((user.email, why))
-                skipped_ids.append(user.pk)
-                audit.record(
-                    "user.removal_skipped",
-                    organization=organization,
-                    actor=actor,
-                    actor_kind=actor_kind,
-                    target=user,
-                    detail={"domain": domain.name, "reason": why},
-                )
-                continue
-            role = membership.role
-            try:
-                with transaction.atomic():
-                    remove_member(
-                        membership=membership, actor=actor, actor_kind=actor_kind, reason=reason, notify=False
-                    )
-            except ConsoleError as error:
-                outcome.skipped.append((user.email, str(error)))
-                skipped_ids.append(user.pk)
-                audit.record("user.removal_skipped", organization=organization, actor=actor, actor_kind=actor_kind,
-                             target=user, detail={"domain": domain.name, "reason": str(error)})
-                continue
-            RemovedMember.objects.create(
-                organization=organization, user=user, domain_name=domain.name, role=role, removed_at=now
-            )
-            outcome.removed.append(user.email)
-            removed_ids.append(user.pk)
-            transaction.on_commit(
-                lambda user_id=user.pk: notifications.send_user_removed(
-                    user_id=user_id, organization_name=organization.name, domain_name=domain.name
-                )
-            )
+        outcome = ExpiryOutcome(domain.pk, domain.name, domain.organization_id)
+        skipped_ids = _remove_members(domain, outcome, reason=reason, now=now, actor=actor, actor_kind=actor_kind)
         audit.record(
             "domain.deleted",
-            organization=organization,
+            organization=domain.organization,
             actor=actor,
             actor_kind=actor_kind,
             target=domain,
@@ -132,6 +130,7 @@ def expire_domain(*, domain_id: int, actor=None, actor_kind: str = AuditEvent.Ac
                 "users_skipped": [{"email": e, "reason": r} for e, r in outcome.skipped],
             },
         )
+        removed_ids = list(outcome.removed_ids)
         transaction.on_commit(
             lambda: notifications.send_domain_deleted(
                 domain_id=domain_id, removed_user_ids=removed_ids, skipped_user_ids=skipped_ids

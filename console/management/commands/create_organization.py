@@ -5,6 +5,7 @@ import secrets
 from django.core.management.base import BaseCommand, CommandError
 
 from console.errors import ConsoleError
+from console.models import User
 from console.services import create_organization
 
 
@@ -22,8 +23,6 @@ class Command(BaseCommand):
     def handle(self, *args, name, owner_email, password=None, **options):
         generated = False
         if password is None:
-            from console.models import User
-
             if not User.objects.filter(email__iexact=owner_email.strip()).exists():
                 password, generated = secrets.token_urlsafe(12), True
         try:
