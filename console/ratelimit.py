@@ -15,6 +15,10 @@ from console import clock
 class RateLimit:
     allowed: bool
     retry_after_seconds: int = 0
+    # Hits left in the current window and seconds until it ends (filled in by `hit`), for
+    # callers that tell clients their quota (e.g. RateLimit response headers).
+    remaining: int | None = None
+    reset_seconds: int | None = None
 
     @property
     def retry_after_minutes(self) -> int:
@@ -46,8 +50,8 @@ def hit(key: str, *, limit: int, window_seconds: int) -> RateLimit:
         cache.set(bucket, 1, timeout=window_seconds + 60)
         count = 1
     if count > limit:
-        return RateLimit(False, retry_after)
-    return RateLimit(True)
+        return RateLimit(False, retry_after, remaining=0, reset_seconds=retry_after)
+    return RateLimit(True, remaining=limit - count, reset_seconds=retry_after)
 
 
 def hit_all(limits: list[tuple[str, int, int]]) -> RateLimit:
