@@ -32,6 +32,8 @@ class ApiView(APIView):
     permission_classes = [HasScope]
     content_negotiation_class = LenientNegotiation
     scopes: dict[str, str] = {}
+    # The query parameters each method reads; any other is refused (a typo is not ignored).
+    query_parameters: dict[str, set[str]] = {}
 
     @property
     def token(self):
@@ -43,6 +45,7 @@ class ApiView(APIView):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)  # authentication, scopes
+        self.check_query(request)
         state = ratelimit.hit(
             f"api:token:{request.auth.pk}",
             limit=settings.API_RATE_PER_TOKEN,
@@ -60,6 +63,21 @@ class ApiView(APIView):
         # Every audit row a service writes for this request's user names the token.
         self._acting = audit.acting_through(actor_kind=AuditEvent.ActorKind.TOKEN, detail=request.auth.audit_detail())
         self._acting.__enter__()
+
+    def check_query(self, request):
+        if request.method.lower() not in self.http_method_names or not hasattr(self, request.method.lower()):
+            return  # refused as a method (405) by the dispatcher
+        method = "GET" if request.method in ("HEAD", "OPTIONS") else request.method
+        known = self.query_parameters.get(method, set())
+        unknown = [name for name in request.query_params if name not in known]
+        if unknown:
+            message = _("Unknown query parameter.")
+            raise Problem(
+                400,
+                _("Unknown query parameter: %(names)s.") % {"names": ", ".join(unknown)[:200]},
+                code="invalid_request",
+                errors={name[:100]: [message] for name in unknown[:20]},
+            )
 
     def dispatch(self, request, *args, **kwargs):
         try:

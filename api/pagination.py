@@ -21,6 +21,7 @@ class Cursor(CursorPagination):
         try:
             return super().decode_cursor(request)
         except NotFound as error:
+            # 404 like REST framework's own answer: no page is at that cursor.
             raise Problem(
-                400, _("The cursor is not valid: use the next or previous link as given."), code="invalid_cursor"
+                404, _("The cursor is not valid: use the next or previous link as given."), code="invalid_cursor"
             ) from error

@@ -10,6 +10,7 @@ from http import HTTPStatus
 from django.http import Http404, HttpResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 
 from console.errors import ConsoleError
@@ -106,11 +107,11 @@ def exception_handler(error, context):
     if isinstance(error, ConsoleError):
         return from_console_error(error)
     if isinstance(error, Http404):
-        return not_found()
+        return not_found_response()
     if isinstance(error, exceptions.ValidationError):
         errors = _flatten(error.detail)
         first = next(iter(errors.values()))[0] if errors else _("The request is not valid.")
-        return problem_response(400, first, code="invalid_request", errors=errors)
+        return problem_response(error.status_code, first, code="invalid_request", errors=errors)
     if isinstance(error, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         return problem_response(
             401,
@@ -137,5 +138,10 @@ def exception_handler(error, context):
     return None  # a bug: Django's 500 handling
 
 
-def not_found(*_args, **_kwargs):
+def not_found_response():
     return problem_response(404, _("Not found."), code="not_found")
+
+
+@csrf_exempt  # no cookies authenticate the API: an unknown path is a 404 for every method
+def not_found(request, *args, **kwargs):
+    return not_found_response()

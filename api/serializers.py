@@ -284,6 +284,7 @@ class ImportStartSerializer(serializers.Serializer):
         child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
         required=False,
         allow_empty=False,
+        min_length=1,
         max_length=100_000,
         help_text="Import only these eligible rows; without it, every eligible row.",
     )

@@ -30,5 +30,5 @@ urlpatterns = [
     path("audit-events/export", audit.AuditExportView.as_view(), name="audit_export"),
     path("audit-events/<int:pk>", audit.AuditEventView.as_view(), name="audit_event"),
     # Anything else under /api/v1 answers as the API does: a problem, not an HTML page.
-    re_path(r"^.*$", not_found, name="not_found"),
+    re_path(r"^[\s\S]*$", not_found, name="not_found"),
 ]

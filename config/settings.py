@@ -308,6 +308,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",  # vendored files, served by whitenoise: no CDN
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "COMPONENT_SPLIT_PATCH": False,  # a PATCH body has the fields its serializer requires
     "ENUM_NAME_OVERRIDES": {
         "DomainStatusEnum": "domains.models.Domain.Status",
         "ImportJobStatusEnum": "imports.models.ImportJob.Status",

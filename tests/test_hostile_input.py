@@ -899,7 +899,8 @@ def test_api_hostile_query_strings(api_client, world, data):
     )
     query = data.draw(api_query_strings, label="query")
     outcome = run(api_client, "get", path, query)
-    assert outcome.status in (200, 400), f"{path} {query!r}: {outcome.describe()}"
+    # 404: a cursor that names no page (REST framework's answer).
+    assert outcome.status in (200, 400, 404), f"{path} {query!r}: {outcome.describe()}"
     assert not outcome.changes
 
 

@@ -337,6 +337,8 @@ def _api_client(side=None) -> Client:
 
 
 def _api_request(client, method, path, data):
+    if method == "get":
+        return client.get(path)
     return getattr(client, method)(path, data, content_type="application/json")
 
 

@@ -66,3 +66,15 @@ def api(make_token):
 @pytest.fixture
 def api_token(make_token):
     return make_token()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How much schemathesis ran, for the CI log."""
+    import sys
+
+    module = sys.modules.get("api.tests.test_schemathesis")
+    if module is not None and module.COUNTS["cases"]:
+        counts = module.COUNTS
+        terminalreporter.write_line(
+            f"schemathesis: {len(counts['operations'])} operations, {counts['cases']} test cases sent"
+        )

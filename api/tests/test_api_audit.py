@@ -34,7 +34,7 @@ def test_list_filters(api, events, clock):
     today = clock.now().date().isoformat()
     assert actions(api.get(f"/api/v1/audit-events?since={today}&action=domain")) == ["domain.verified"]
     assert api.get("/api/v1/audit-events?since=yesterday").status_code == 400
-    assert api.get("/api/v1/audit-events?since=2026-02-01&until=2026-01-01").status_code == 400
+    assert api.get("/api/v1/audit-events?since=2026-02-01&until=2026-01-01").json()["results"] == []
 
 
 def test_one_event_and_another_organizations_event(api, events):

@@ -36,7 +36,7 @@ def test_the_problem_detail_is_the_forms_message(api):
     from django.test import Client as FormClient  # noqa: F401  (the console form says the same)
 
     response = api.post("/api/v1/domains", {}, format="json")
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["detail"] == "Enter a domain, for example example.com."
     assert response.json()["errors"] == {"domain": ["Enter a domain, for example example.com."]}
 
@@ -75,9 +75,14 @@ def test_cursor_pages_walk_every_row_once(api, org, settings):
     assert seen == sorted(seen) and len(seen) == len(set(seen)) == 25
 
 
-def test_a_tampered_cursor_is_400(api):
+def test_a_tampered_cursor_is_404_and_unknown_parameters_are_400(api):
     response = api.get("/api/v1/domains?cursor=!!not-base64!!")
-    assert response.status_code == 400 and response.json()["code"] == "invalid_cursor"
+    assert response.status_code == 404 and response.json()["code"] == "invalid_cursor"
+    typo = api.get("/api/v1/domains?stauts=pending")
+    assert typo.status_code == 400 and typo.json()["errors"] == {"stauts": ["Unknown query parameter."]}
+    assert api.get("/api/v1/domains?limit=0").status_code == 400
+    assert api.get("/api/v1/domains?limit=1001").status_code == 400
+    assert api.get("/api/v1/domains?limit=1000").status_code == 200 and response.json()["code"] == "invalid_cursor"
 
 
 def test_list_query_counts_are_bounded(api, org, django_assert_max_num_queries):

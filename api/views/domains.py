@@ -52,12 +52,13 @@ def domain_body(domain: Domain, serializer_class=s.DomainDetailSerializer, **ext
 
 class DomainsView(ApiView):
     scopes = {"GET": "domains:read", "POST": "domains:write"}
+    query_parameters = {"GET": {"status", "cursor", "limit"}}
 
     @extend_schema(
         operation_id="domains_list",
         summary="List the organization's domains",
         parameters=[OpenApiParameter("status", str, enum=LISTED_STATUSES), CURSOR, LIMIT],
-        responses={200: s.page_of(s.DomainSerializer), **problems(400)},
+        responses={200: s.page_of(s.DomainSerializer), **problems(400, 404)},
     )
     def get(self, request):
         status = choice_param(request, "status", LISTED_STATUSES)

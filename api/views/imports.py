@@ -31,28 +31,42 @@ def job_created(job: ImportJob) -> Response:
     return response
 
 
+def _int_param(request, name: str) -> int:
+    value = request.query_params.get(name, "")
+    try:
+        number = int(value) if value.isascii() and len(value) <= 20 else None
+    except ValueError:
+        number = None
+    if number is None or not -(2**63) <= number < 2**63:
+        message = _("Enter a whole number.")
+        raise Problem(400, message, code="invalid_request", errors={name: [message]})
+    return number
+
+
 class ImportJobsView(ApiView):
     scopes = {"GET": "imports:read", "POST": "imports:write"}
+    query_parameters = {"GET": {"domain", "status", "cursor", "limit"}}
 
     @extend_schema(
         operation_id="import_jobs_list",
         summary="List import jobs, newest first",
         parameters=[
-            OpenApiParameter("domain", int, description="Only this domain's jobs."),
+            OpenApiParameter(
+                "domain",
+                {"type": "integer", "format": "int64", "minimum": -(2**63), "maximum": 2**63 - 1},
+                description="Only this domain's jobs.",
+            ),
             OpenApiParameter("status", str, enum=ImportJob.Status.values),
             CURSOR,
             LIMIT,
         ],
-        responses={200: s.page_of(s.ImportJobSerializer), **problems(400)},
+        responses={200: s.page_of(s.ImportJobSerializer), **problems(400, 404)},
     )
     def get(self, request):
         status = choice_param(request, "status", ImportJob.Status.values)
         jobs = ImportJob.objects.filter(organization=self.organization).select_related("created_by")
-        domain = request.query_params.get("domain", "")
-        if domain:
-            if not domain.isascii() or not domain.isdigit() or len(domain) > 18:
-                raise Problem(400, _("domain must be a domain id."), code="invalid_request", errors={"domain": [_("Enter a whole number.")]})
-            jobs = jobs.filter(domain_id=int(domain))
+        if "domain" in request.query_params:
+            jobs = jobs.filter(domain_id=_int_param(request, "domain"))
         if status:
             jobs = jobs.filter(status=status)
         return paginate(self, request, jobs, s.ImportJobSerializer, ordering="-pk")
@@ -93,6 +107,7 @@ class ImportJobView(ApiView):
 
 class ImportRowsView(ApiView):
     scopes = {"GET": "imports:read"}
+    query_parameters = {"GET": {"filter", "cursor", "limit"}}
 
     @extend_schema(
         operation_id="import_jobs_rows",

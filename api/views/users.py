@@ -16,6 +16,7 @@ from api.views.common import (
     choice_param,
     paginate,
     problems,
+    text_param,
     validated,
     with_etag,
 )
@@ -30,6 +31,7 @@ def member_etag(membership: Membership) -> str:
 
 class UsersView(ApiView):
     scopes = {"GET": "users:read", "POST": "users:write"}
+    query_parameters = {"GET": {"q", "role", "cursor", "limit"}}
 
     @extend_schema(
         operation_id="users_list",
@@ -40,11 +42,11 @@ class UsersView(ApiView):
             CURSOR,
             LIMIT,
         ],
-        responses={200: s.page_of(s.MemberSerializer), **problems(400)},
+        responses={200: s.page_of(s.MemberSerializer), **problems(400, 404)},
     )
     def get(self, request):
         role = choice_param(request, "role", Membership.Role.values)
-        search = request.query_params.get("q", "").strip()[:254]
+        search = text_param(request, "q", max_length=254)
         queryset = selectors.members_of(organization=self.organization, search=search, role=role)
         return paginate(self, request, queryset, s.MemberSerializer, ordering="pk")
 
