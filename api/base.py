@@ -2,7 +2,9 @@
 headers, problem responses, and audit rows that name the token as the actor."""
 
 from django.conf import settings
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
+from rest_framework.exceptions import NotAcceptable
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.views import APIView
 
@@ -19,7 +21,7 @@ class LenientNegotiation(DefaultContentNegotiation):
     def select_renderer(self, request, renderers, format_suffix=None):
         try:
             return super().select_renderer(request, renderers, format_suffix)
-        except Exception:  # noqa: BLE001  (NotAcceptable: answer in the view's first format)
+        except NotAcceptable:
             return renderers[0], renderers[0].media_type
 
 
@@ -95,5 +97,5 @@ class ApiView(APIView):
             response["RateLimit-Policy"] = rate_limit_policy()
             response["RateLimit"] = f'"per-token";r={state.remaining or 0};t={state.reset_seconds or 0}'
         response.setdefault("Cache-Control", "no-store")
-        response["Vary"] = "Accept-Language, Authorization"
+        patch_vary_headers(response, ("Accept-Language", "Authorization"))
         return response

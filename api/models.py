@@ -23,12 +23,6 @@ class Scope(models.TextChoices):
     AUDIT_READ = "audit:read", _("Read and export the audit log")
 
 
-class ApiTokenQuerySet(models.QuerySet):
-    def active(self, now):
-        """Neither revoked nor expired at `now` (ApiToken.is_active)."""
-        return self.filter(revoked_at__isnull=True).filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now))
-
-
 class ApiToken(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(_("name"), max_length=100)
@@ -48,8 +42,6 @@ class ApiToken(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    objects = ApiTokenQuerySet.as_manager()
-
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["organization", "-created_at"])]
@@ -57,8 +49,8 @@ class ApiToken(models.Model):
     def __str__(self):
         return f"{self.name} ({self.display_prefix}…)"
 
-    def is_active(self, now) -> bool:
-        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+    def is_expired(self, now) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
 
     def has_scope(self, scope: str) -> bool:
         return scope in (self.scopes or [])

@@ -193,7 +193,7 @@ def authenticate(secret: str) -> ApiToken:
     now = clock.now()
     if token.revoked_at is not None:
         raise TokenRefused(_("This API token has been revoked."))
-    if token.expires_at is not None and token.expires_at <= now:
+    if token.is_expired(now):
         raise TokenRefused(_("This API token has expired."))
     creator = token.created_by
     membership = getattr(creator, "membership", None) if creator is not None else None

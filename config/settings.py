@@ -309,6 +309,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "COMPONENT_SPLIT_PATCH": False,  # a PATCH body has the fields its serializer requires
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.add_links"],
     "ENUM_NAME_OVERRIDES": {
         "DomainStatusEnum": "domains.models.Domain.Status",
         "ImportJobStatusEnum": "imports.models.ImportJob.Status",

@@ -73,8 +73,9 @@ def pytest_terminal_summary(terminalreporter):
     import sys
 
     module = sys.modules.get("api.tests.test_schemathesis")
-    if module is not None and module.COUNTS["cases"]:
+    if module is not None and (module.COUNTS["cases"] or module.COUNTS["stateful_calls"]):
         counts = module.COUNTS
         terminalreporter.write_line(
-            f"schemathesis: {len(counts['operations'])} operations, {counts['cases']} test cases sent"
+            f"schemathesis: {len(counts['operations'])} operations, {counts['cases']} test cases sent; "
+            f"{counts['stateful_calls']} calls in linked sequences (statuses {dict(sorted(counts['stateful_statuses'].items()))})"
         )

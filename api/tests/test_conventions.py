@@ -33,8 +33,7 @@ def test_a_service_refusal_is_a_problem_with_the_consoles_words_in_english_and_j
 
 
 def test_the_problem_detail_is_the_forms_message(api):
-    from django.test import Client as FormClient  # noqa: F401  (the console form says the same)
-
+    """A missing domain gets the Add Domain form's own message."""
     response = api.post("/api/v1/domains", {}, format="json")
     assert response.status_code == 422
     assert response.json()["detail"] == "Enter a domain, for example example.com."

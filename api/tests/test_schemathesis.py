@@ -22,7 +22,7 @@ from imports.tests.factories import UserFactory
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "25"))
 # Reported at the end of the run (api/tests/conftest.py): operations covered, cases sent.
-COUNTS = {"operations": set(), "cases": 0}
+COUNTS = {"operations": set(), "cases": 0, "stateful_calls": 0, "stateful_statuses": {}}
 
 
 # A value the schema allows can still break a rule the schema cannot express (a domain must not
@@ -112,3 +112,34 @@ def test_every_operation_conforms_to_the_schema(case, token):
     COUNTS["cases"] += 1
     COUNTS["operations"].add(case.operation.label)
     case.call_and_validate()
+
+
+STATEFUL_EXAMPLES = int(os.environ.get("SCHEMATHESIS_STATEFUL_EXAMPLES", "15"))
+
+
+@pytest.mark.django_db
+def test_linked_operations_in_sequence(token):
+    """Follow the schema's links: add a domain, a user or an import job, then use its id in the
+    operations the create response links to (get, change, verify, rows, start, delete ...)."""
+
+    class Workflow(schema.as_state_machine()):
+        def before_call(self, case):
+            # As the auth hook does for single calls; the missing-token checks replay without it.
+            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
+            case._has_explicit_auth = True  # what the auth hook marks, so the check knows what to strip
+
+        def after_call(self, response, case):
+            super().after_call(response, case)
+            COUNTS["stateful_calls"] += 1
+            COUNTS["stateful_statuses"][response.status_code] = COUNTS["stateful_statuses"].get(response.status_code, 0) + 1
+
+    Workflow.run(
+        settings=settings(
+            max_examples=STATEFUL_EXAMPLES,
+            stateful_step_count=6,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    assert COUNTS["stateful_calls"] > STATEFUL_EXAMPLES  # scenarios of several linked steps ran
+    assert any(200 <= status < 300 for status in COUNTS["stateful_statuses"])
