@@ -19,8 +19,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def eager_tasks():
-    import imports.tasks  # noqa: F401  (registers the tasks, as a worker's autodiscovery would)
-
     previous = current_app.conf.task_always_eager
     current_app.conf.task_always_eager = True
     yield
