@@ -38,10 +38,6 @@ class ApiView(APIView):
     query_parameters: dict[str, set[str]] = {}
 
     @property
-    def token(self):
-        return self.request.auth
-
-    @property
     def organization(self):
         return self.request.auth.organization
 

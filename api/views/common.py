@@ -1,5 +1,6 @@
 """Response helpers and the documented responses every operation shares."""
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework.exceptions import ValidationError
@@ -49,7 +50,9 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     "gets the first response again instead of creating twice.",
 )
 LIMIT = OpenApiParameter(
-    "limit", {"type": "integer", "minimum": 1, "maximum": 1000}, description="Page size (default 100, at most 1000)."
+    "limit",
+    {"type": "integer", "minimum": 1, "maximum": settings.API_MAX_PAGE_SIZE},
+    description=f"Page size (default {settings.API_PAGE_SIZE}, at most {settings.API_MAX_PAGE_SIZE}).",
 )
 CURSOR = OpenApiParameter("cursor", str, description="The cursor from a previous page's next or previous link.")
 
@@ -64,8 +67,6 @@ def with_etag(data, etag: str, *, status: int = 200, location: str | None = None
 
 def _require_limit(request) -> None:
     """`limit`, when given, is a whole number from 1 to API_MAX_PAGE_SIZE (no silent clamping)."""
-    from django.conf import settings
-
     values = request.query_params.getlist("limit")
     if not values:
         return
