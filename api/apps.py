@@ -9,4 +9,4 @@ class ApiConfig(AppConfig):
     verbose_name = _("API")
 
     def ready(self):
-        from api import schema  # noqa: F401  (registers the token scheme with the schema generator)
+        from api import schema, tasks  # noqa: F401  (the token scheme for the schema; the beat task)

@@ -48,6 +48,13 @@ def _replay(record: IdempotencyRecord) -> Response:
     return response
 
 
+def purge_expired() -> int:
+    """Delete the records older than the TTL; returns how many (the beat task's body)."""
+    cutoff = clock.now() - timedelta(seconds=settings.API_IDEMPOTENCY_TTL_SECONDS)
+    deleted, _by_model = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
 def idempotent(method):
     """Decorate an ApiView's post()."""
 

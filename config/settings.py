@@ -282,6 +282,7 @@ API_IDEMPOTENCY_TTL_SECONDS = env.int("API_IDEMPOTENCY_TTL_SECONDS", default=864
 API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=100)
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=1000)
 API_EXPORT_CHUNK_SIZE = env.int("API_EXPORT_CHUNK_SIZE", default=2000)
+CELERY_BEAT_SCHEDULE["api.purge_idempotency_keys"] = {"task": "api.purge_idempotency_keys", "schedule": 3600.0}
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.TokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.HasScope"],

@@ -176,6 +176,18 @@ def _fingerprint_for(body) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def test_expired_keys_are_purged_by_the_hourly_task(clock, api_token, settings):
+    from api.tasks import purge_idempotency_keys
+
+    token, _secret = api_token
+    IdempotencyRecord.objects.create(token=token, key="old", fingerprint="x", created_at=clock.now())
+    clock.advance(timedelta(seconds=settings.API_IDEMPOTENCY_TTL_SECONDS + 1))
+    IdempotencyRecord.objects.create(token=token, key="new", fingerprint="x", created_at=clock.now())
+    assert purge_idempotency_keys() == 1
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+    assert "api.purge_idempotency_keys" in settings.CELERY_BEAT_SCHEDULE
+
+
 def test_a_malformed_key_is_400(api):
     response = api.post("/api/v1/domains", {"domain": "a.example"}, format="json", HTTP_IDEMPOTENCY_KEY="x" * 300)
     assert response.status_code == 400 and not Domain.objects.exists()
