@@ -13,5 +13,7 @@ urlpatterns = [
     path("domains/", include("domains.urls")),
     path("users/", include((member_urlpatterns, "members"))),
     path("imports/", include("imports.urls")),
+    path("api/v1/", include("api.urls")),
+    path("api-tokens/", include("api.console_urls")),
     path("", include("console.urls")),
 ]

@@ -1,6 +1,9 @@
 """Audit rows are written inside the service that changes state, with the actor."""
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db import models
 
@@ -8,6 +11,24 @@ from console import clock
 from console.models import AuditEvent
 
 logger = logging.getLogger("console.audit")
+
+# Set while a caller acts for a user through a delegate (an API token): (actor_kind, detail).
+_delegate: ContextVar[tuple[str, dict] | None] = ContextVar("audit_delegate", default=None)
+
+
+@contextmanager
+def acting_through(*, actor_kind: str, detail: dict) -> Iterator[None]:
+    """Attribute the user-actor rows written inside the block to a delegate acting for that user.
+
+    The services keep taking the user as `actor` (their permission rules read that user's
+    role); each row they write with a user actor gets `actor_kind` instead of "user" and
+    `detail` merged in, e.g. the token's id and name. Rows with another kind are unchanged.
+    """
+    reset = _delegate.set((actor_kind, dict(detail)))
+    try:
+        yield
+    finally:
+        _delegate.reset(reset)
 
 
 def record(
@@ -22,6 +43,10 @@ def record(
     """Write one AuditEvent. `actor` is a User (kind "user") or None with an explicit actor_kind."""
     if actor_kind is None:
         actor_kind = AuditEvent.ActorKind.USER if actor is not None else AuditEvent.ActorKind.SYSTEM
+    delegate = _delegate.get()
+    if delegate is not None and actor_kind == AuditEvent.ActorKind.USER:
+        actor_kind, delegate_detail = delegate
+        detail = {**(detail or {}), **delegate_detail}
     event = AuditEvent.objects.create(
         organization=organization,
         created_at=clock.now(),

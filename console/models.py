@@ -157,6 +157,8 @@ class AuditEvent(models.Model):
         SCHEDULE = "schedule", _("Schedule")
         OPERATOR = "operator", _("Operator")
         SYSTEM = "system", _("System")
+        # An organization API token acting for the user in actor_user; detail["token"] names it.
+        TOKEN = "token", _("API token")
 
     organization = models.ForeignKey(
         Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_events"

@@ -21,6 +21,10 @@ class RateLimit:
     allowed: bool
     retry_after_seconds: int = 0
     count: int = 0  # this hit's number in its window (the first refused one is limit + 1)
+    # Hits left in the current window and seconds until it ends (filled in by `hit`), for
+    # callers that tell clients their quota (e.g. RateLimit response headers).
+    remaining: int | None = None
+    reset_seconds: int | None = None
 
     @property
     def retry_after_minutes(self) -> int:
@@ -57,8 +61,8 @@ def hit(key: str, *, limit: int, window_seconds: int) -> RateLimit:
         cache.add(bucket, 0, timeout=window_seconds + 60)
         count = cache.incr(bucket)
     if count > limit:
-        return RateLimit(False, retry_after, count)
-    return RateLimit(True, count=count)
+        return RateLimit(False, retry_after, count, remaining=0, reset_seconds=retry_after)
+    return RateLimit(True, count=count, remaining=limit - count, reset_seconds=retry_after)
 
 
 def acquire(limits: list[Limit]) -> RateLimit:

@@ -139,6 +139,19 @@ class VerifyOutcome(enum.Enum):
     NOT_RECORDED = "not_recorded"  # the domain changed meanwhile; nothing was applied
 
 
+def outcome_message(outcome: VerifyOutcome, domain: Domain) -> str:
+    """What a Verify click achieved, in words (the console's message and the API's)."""
+    name = {"domain": domain.unicode_name or domain.name}
+    return {
+        VerifyOutcome.VERIFIED: _("%(domain)s is verified.") % name,
+        VerifyOutcome.REVALIDATED: _("%(domain)s is verified again.") % name,
+        VerifyOutcome.STILL_VERIFIED: _("%(domain)s is still verified.") % name,
+        VerifyOutcome.HELD_ELSEWHERE: held_elsewhere_message(),
+        VerifyOutcome.NOT_YET: _("Not verified yet. See what we found below."),
+        VerifyOutcome.NOT_RECORDED: _("The check could not be recorded. Please try again."),
+    }[outcome]
+
+
 _OUTCOMES_BY_EVENT = {
     lifecycle.VERIFIED_EVENT: VerifyOutcome.VERIFIED,
     lifecycle.REVALIDATED_EVENT: VerifyOutcome.REVALIDATED,
@@ -200,6 +213,7 @@ def _throttle_checks(domain: Domain) -> None:
             )
             % {"minutes": minutes},
             code="rate_limited",
+            retry_after_seconds=state.retry_after_seconds,
         )
 
 

@@ -77,16 +77,14 @@ def domain_verify(request, pk):
     return render(request, "domains/domain_verify.html", context)
 
 
-def _verify_message(outcome: VerifyOutcome, domain: Domain) -> tuple[int, str]:
-    name = {"domain": domain.unicode_name}
-    return {
-        VerifyOutcome.VERIFIED: (messages.SUCCESS, _("%(domain)s is verified.") % name),
-        VerifyOutcome.REVALIDATED: (messages.SUCCESS, _("%(domain)s is verified again.") % name),
-        VerifyOutcome.STILL_VERIFIED: (messages.SUCCESS, _("%(domain)s is still verified.") % name),
-        VerifyOutcome.HELD_ELSEWHERE: (messages.ERROR, services.held_elsewhere_message()),
-        VerifyOutcome.NOT_YET: (messages.WARNING, _("Not verified yet. See what we found below.")),
-        VerifyOutcome.NOT_RECORDED: (messages.ERROR, _("The check could not be recorded. Please try again.")),
-    }[outcome]
+_VERIFY_MESSAGE_LEVELS = {
+    VerifyOutcome.VERIFIED: messages.SUCCESS,
+    VerifyOutcome.REVALIDATED: messages.SUCCESS,
+    VerifyOutcome.STILL_VERIFIED: messages.SUCCESS,
+    VerifyOutcome.HELD_ELSEWHERE: messages.ERROR,
+    VerifyOutcome.NOT_YET: messages.WARNING,
+    VerifyOutcome.NOT_RECORDED: messages.ERROR,
+}
 
 
 @admin_required
@@ -98,7 +96,7 @@ def domain_verify_now(request, pk):
     except ConsoleError as error:
         messages.error(request, error.message)
     else:
-        messages.add_message(request, *_verify_message(outcome, domain))
+        messages.add_message(request, _VERIFY_MESSAGE_LEVELS[outcome], services.outcome_message(outcome, domain))
     return redirect("domains:verify", pk=domain.pk)
 
 

@@ -202,6 +202,7 @@ def other_ids(world, kind: str | None = None) -> list[int]:
         "membership": [b.owner_membership.pk, b.member_membership.pk],
         "audit_event": [b.audit_event.pk],
         "row": b.ready_rows,
+        "api_token": [b.api_token.pk],
     }
     return ids[kind] if kind else [pk for pks in ids.values() for pk in pks]
 
@@ -474,13 +475,29 @@ ID_ROUTES = [
     ("post", "/users/{}/role/", "membership"),
     ("post", "/users/{}/remove/", "membership"),
     ("get", "/audit/{}/", "audit_event"),
+    ("post", "/api-tokens/{}/revoke/", "api_token"),
+]
+# The API's id routes, requested with organization A's token (every method is tried).
+API_ID_ROUTES = [
+    ("/api/v1/domains/{}", "domain"),
+    ("/api/v1/domains/{}/verify", "domain"),
+    ("/api/v1/domains/{}/html-file", "domain"),
+    ("/api/v1/users/{}", "membership"),
+    ("/api/v1/import-jobs/{}", "job"),
+    ("/api/v1/import-jobs/{}/rows", "job"),
+    ("/api/v1/import-jobs/{}/report.csv", "job"),
+    ("/api/v1/import-jobs/{}/notify", "job"),
+    ("/api/v1/import-jobs/{}/start", "job"),
+    ("/api/v1/import-jobs/{}/check-new-users", "job"),
+    ("/api/v1/audit-events/{}", "audit_event"),
 ]
 
 
 def test_id_routes_cover_every_int_route():
     from tests.test_isolation import int_routes
 
-    assert {route for _, route, _ in ID_ROUTES} == {"/" + re.sub(r"<int:\w+>", "{}", route) for route in int_routes()}
+    covered = {route for _, route, _ in ID_ROUTES} | {route for route, _ in API_ID_ROUTES}
+    assert covered == {"/" + re.sub(r"<int:\w+>", "{}", route) for route in int_routes()}
 
 
 @settings(FUZZ, max_examples=60 * SCALE)
@@ -808,3 +825,163 @@ def test_select_rows_returns_to_the_same_page_of_the_report(owner, world):
         form_data(page_rows=[], return_query="page=2&only=eligible"),
     )
     assert outcome.response["Location"] == reverse("imports:job", args=[job.pk]) + "?page=2&only=eligible"
+
+
+# --- The API: hostile ids, query strings, JSON bodies and headers, with A's token ---------------
+
+
+@pytest.fixture
+def api_client(world):
+    client = Client(raise_request_exception=False)
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {world.a.api_secret}"
+    return client
+
+
+def api_run(client: Client, method: str, path: str, body=None, *, raw: bytes | None = None, **headers) -> Outcome:
+    """`run` for a JSON request: the same savepoint, snapshot and never-a-500 checks."""
+    import json
+
+    if method == "get":
+        outcome = run(client, method, path, None, **headers)
+    else:
+        if raw is None:
+            raw = b"" if body is None else json.dumps(body).encode()
+        outcome = run(client, method, path, raw, content_type="application/json", **headers)
+    if outcome.status >= 400:
+        assert outcome.response["Content-Type"] == "application/problem+json", outcome.describe()
+        assert not outcome.changes, f"a refused request changed something: {outcome.describe()}"
+    return outcome
+
+
+json_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=False), hostile_text
+)
+json_values = st.recursive(
+    json_scalars, lambda children: st.one_of(st.lists(children, max_size=4), st.dictionaries(st.text(max_size=8), children, max_size=4)),
+    max_leaves=12,
+)
+
+
+def json_object(**fields):
+    """A JSON object with the named fields (each hostile or absent) plus arbitrary extra keys."""
+    return st.fixed_dictionaries({}, optional={name: value for name, value in fields.items()}).flatmap(
+        lambda known: st.dictionaries(st.text(max_size=10), json_values, max_size=3).map(lambda extra: {**extra, **known})
+    )
+
+
+@settings(FUZZ, max_examples=60 * SCALE)
+@given(data=st.data())
+def test_api_hostile_ids_in_paths_are_404(api_client, world, data):
+    route, kind = data.draw(st.sampled_from(API_ID_ROUTES), label="route")
+    value = data.draw(hostile_ids(world, kind), label="id")
+    method = data.draw(st.sampled_from(["get", "post", "patch", "delete"]), label="method")
+    path = route.format(urllib.parse.quote(value, safe=""))
+    outcome = api_run(api_client, method, path, {"role": "owner", "method": "https", "row_ids": [1]})
+    assert outcome.status in (404, 405), f"{method} {path}: {outcome.describe()}"
+
+
+API_LISTS = [
+    "/api/v1/domains",
+    "/api/v1/users",
+    "/api/v1/import-jobs",
+    "/api/v1/audit-events",
+    "/api/v1/audit-events/export",
+    "/api/v1/me",
+]
+API_QUERY_KEYS = ["status", "role", "q", "domain", "cursor", "limit", "filter", "action", "actor_kind", "since", "until", "format"]
+api_query_strings = st.dictionaries(
+    st.one_of(st.sampled_from(API_QUERY_KEYS), st.text(min_size=1, max_size=8)),
+    st.one_of(query_value, st.lists(query_value, min_size=2, max_size=3)),
+    max_size=5,
+)
+
+
+@settings(FUZZ, max_examples=60 * SCALE)
+@given(data=st.data())
+def test_api_hostile_query_strings(api_client, world, data):
+    path = data.draw(
+        st.sampled_from([*API_LISTS, f"/api/v1/import-jobs/{world.a.ready_job.pk}/rows"]), label="path"
+    )
+    query = data.draw(api_query_strings, label="query")
+    outcome = run(api_client, "get", path, query)
+    # 404: a cursor that names no page (REST framework's answer).
+    assert outcome.status in (200, 400, 404), f"{path} {query!r}: {outcome.describe()}"
+    assert not outcome.changes
+
+
+@settings(FUZZ, max_examples=80 * SCALE)
+@given(data=st.data())
+def test_api_hostile_json_bodies(api_client, world, data):
+    a = world.a
+    cases = [
+        ("post", "/api/v1/domains", json_object(domain=st.one_of(hostile_text, json_values)), {"Domain", "AuditEvent"}),
+        (
+            "post",
+            "/api/v1/users",
+            json_object(email=st.one_of(hostile_emails, json_values), role=st.one_of(hostile_roles, json_values)),
+            {"User", "Membership", "Account", "AuditEvent"},
+        ),
+        (
+            "patch",
+            f"/api/v1/domains/{a.pending_domain.pk}",
+            json_object(method=st.one_of(hostile_field, json_values), auto_add_new_users=json_values),
+            {"Domain", "AuditEvent"},
+        ),
+        (
+            "patch",
+            f"/api/v1/users/{a.member_membership.pk}",
+            json_object(role=st.one_of(hostile_roles, json_values)),
+            {"Membership", "AuditEvent"},
+        ),
+        (
+            "post",
+            "/api/v1/import-jobs",
+            json_object(domain=st.one_of(st.sampled_from(other_ids(world)), json_values)),
+            {"ImportJob", "AuditEvent"},
+        ),
+        (
+            "post",
+            f"/api/v1/import-jobs/{a.ready_job.pk}/start",
+            json_object(row_ids=st.one_of(st.lists(st.one_of(st.sampled_from(other_ids(world, "row")), json_scalars)), json_values)),
+            {"ImportJob", "ImportRow", "AuditEvent"},
+        ),
+    ]
+    method, path, bodies, allowed = data.draw(st.sampled_from(cases), label="endpoint")
+    body = data.draw(st.one_of(bodies, json_values), label="body")
+    outcome = api_run(api_client, method, path, body)
+    assert outcome.status < 500
+    if 200 <= outcome.status < 300:
+        assert set(outcome.changes) <= allowed, outcome.describe()
+    else:
+        assert 400 <= outcome.status < 500, outcome.describe()
+    if "row_ids" in str(body):
+        # B's rows never change, whatever ids A's token sends.
+        b_rows = set(other_ids(world, "row"))
+        job_index = [f.attname for f in ImportRow._meta.concrete_fields].index("id")
+        assert [r for r in outcome.before["ImportRow"] if r[job_index] in b_rows] == [
+            r for r in outcome.after["ImportRow"] if r[job_index] in b_rows
+        ]
+
+
+@FUZZ
+@given(raw=st.one_of(st.binary(max_size=200), hostile_text.map(lambda t: t.encode("utf-8", "surrogatepass"))))
+def test_api_bodies_that_are_not_json(api_client, world, raw):
+    outcome = api_run(api_client, "post", "/api/v1/domains", raw=raw)
+    assert outcome.status in (201, 400, 409, 422), outcome.describe()
+
+
+header_text = st.one_of(hostile_text.filter(lambda t: "\n" not in t and "\r" not in t and "\x00" not in t), st.just(""))
+
+
+@FUZZ
+@given(authorization=header_text, key=header_text, if_match=header_text)
+def test_api_hostile_headers(api_client, world, authorization, key, if_match):
+    anonymous = Client(raise_request_exception=False)
+    outcome = api_run(anonymous, "post", "/api/v1/domains", {"domain": "new-name.example"}, HTTP_AUTHORIZATION=authorization)
+    assert outcome.status == 401 and not outcome.changes, outcome.describe()
+    keyed = api_run(api_client, "post", "/api/v1/domains", {"domain": "new-name.example"}, HTTP_IDEMPOTENCY_KEY=key)
+    assert keyed.status in (201, 400), keyed.describe()
+    matched = api_run(
+        api_client, "patch", f"/api/v1/domains/{world.a.pending_domain.pk}", {"method": "https"}, HTTP_IF_MATCH=if_match
+    )
+    assert matched.status in (200, 412), matched.describe()

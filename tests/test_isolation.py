@@ -6,6 +6,9 @@ object each route's id names; a new route missing from it fails the test), reque
 GET and POST by an Administrator of organization B, and must answer 404 — the same answer as
 for an id that does not exist, so it reveals nothing — while nothing of organization A changes.
 A Member of A gets 403 on every Admin Center URL; B's pages never mention A.
+
+The API (/api/v1, names "api:…") authenticates with organization tokens instead of a session:
+its id routes are requested with B's token, with every method, and must answer the same 404.
 """
 
 import re
@@ -62,13 +65,30 @@ OBJECT_KINDS = {
     ("console:user_change_role", "pk"): "membership",
     ("console:user_remove", "pk"): "membership",
     ("console:audit_detail", "pk"): "audit_event",
+    ("api_tokens:revoke", "pk"): "api_token",
+    ("api:domain", "pk"): "domain",
+    ("api:domain_verify", "pk"): "domain",
+    ("api:domain_html_file", "pk"): "domain",
+    ("api:user", "pk"): "membership",
+    ("api:import_job", "pk"): "job",
+    ("api:import_job_rows", "pk"): "job",
+    ("api:import_job_csv", "pk"): "job",
+    ("api:import_job_notify", "pk"): "job",
+    ("api:import_job_start", "pk"): "job",
+    ("api:import_job_check_new", "pk"): "job",
+    ("api:audit_event", "pk"): "audit_event",
 }
 KIND_ATTRIBUTES = {
     "domain": ("domain", "pending_domain"),
     "job": ("ready_job", "completed_job"),
     "membership": ("owner_membership", "administrator_membership", "member_membership"),
     "audit_event": ("audit_event",),
+    "api_token": ("api_token",),
 }
+# The API's routes: token-authenticated, so the session-based tests below skip them.
+API_NAMESPACE = "api:"
+# API routes anyone may read (the schema and its docs) or that name no resource.
+API_PUBLIC_NAMES = {"api:schema", "api:docs", "api:not_found"}
 MISSING_ID = 987_654_321
 
 
@@ -84,6 +104,14 @@ def _walk(patterns, prefix="", namespace=""):
 
 def all_named_routes() -> list[tuple[str, str]]:
     return sorted({(r, n) for r, n in _walk(get_resolver().url_patterns) if not r.startswith(SKIP_PREFIXES)})
+
+
+def console_routes() -> list[tuple[str, str]]:
+    return [(route, name) for route, name in all_named_routes() if not name.startswith(API_NAMESPACE)]
+
+
+def api_routes() -> list[tuple[str, str]]:
+    return [(route, name) for route, name in all_named_routes() if name.startswith(API_NAMESPACE)]
 
 
 def int_routes() -> list[str]:
@@ -120,9 +148,9 @@ def _post_data(side) -> dict:
     }
 
 
-def _id_cases(world):
+def _id_cases(world, routes=None):
     """(route, name, kwarg, A's id) for every int route and every object of the right kind."""
-    for route, name in all_named_routes():
+    for route, name in console_routes() if routes is None else routes:
         for kwarg in _int_kwargs(route):
             kind = OBJECT_KINDS.get((name, kwarg))
             assert kind is not None, (
@@ -237,7 +265,7 @@ def test_bs_pages_never_mention_a(world):
     client = _client(world.b.owner)
     own_ids = {kind: getattr(world.b, attrs[0]).pk for kind, attrs in KIND_ATTRIBUTES.items()}
     pages = 0
-    for route, name in all_named_routes():
+    for route, name in console_routes():
         if name in PUBLIC_NAMES:
             continue
         values = {kwarg: own_ids[OBJECT_KINDS[(name, kwarg)]] for kwarg in _int_kwargs(route)}
@@ -259,7 +287,7 @@ def test_a_member_gets_403_on_every_admin_center_url(world):
     data = _post_data(world.a)
     own_ids = {kind: getattr(world.a, attrs[0]).pk for kind, attrs in KIND_ATTRIBUTES.items()}
     routes = 0
-    for route, name in all_named_routes():
+    for route, name in console_routes():
         if name in PUBLIC_NAMES:
             continue
         values = {kwarg: own_ids[OBJECT_KINDS[(name, kwarg)]] for kwarg in _int_kwargs(route)}
@@ -276,7 +304,7 @@ def test_a_member_gets_403_on_every_admin_center_url(world):
 
 def test_signed_out_visitors_are_sent_to_sign_in_from_every_admin_center_url(world):
     client = _client()
-    for route, name in all_named_routes():
+    for route, name in console_routes():
         if name in PUBLIC_NAMES:
             continue
         path = _fill(route, {kwarg: 1 for kwarg in _int_kwargs(route)})
@@ -289,8 +317,89 @@ def test_a_user_without_an_organization_gets_403(world):
 
     loner = User.objects.create_user("loner@elsewhere.example", password="x-Secret-123", email_verified=True)
     client = _client(loner)
-    for route, name in all_named_routes():
+    for route, name in console_routes():
         if name in PUBLIC_NAMES:
             continue
         path = _fill(route, {kwarg: world.a.domain.pk for kwarg in _int_kwargs(route)})
         assert client.post(path, {}).status_code == 403, path
+
+
+# --- The API: tokens instead of sessions ---------------------------------------------------------
+
+API_METHODS = ("get", "post", "patch", "put", "delete")
+
+
+def _api_client(side=None) -> Client:
+    client = Client(raise_request_exception=False)
+    if side is not None:
+        client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {side.api_secret}"
+    return client
+
+
+def _api_request(client, method, path, data):
+    if method == "get":
+        return client.get(path)
+    return getattr(client, method)(path, data, content_type="application/json")
+
+
+def test_another_organizations_token_gets_404_for_every_api_id_route(world):
+    a_before = organization_snapshot(world.a.organization)
+    client = _api_client(world.b)
+    data = {**_post_data(world.a), "row_ids": world.a.ready_rows, "auto_add_new_users": False}
+    cases = list(_id_cases(world, api_routes()))
+    assert {name for _route, name, _kwarg, _pk in cases} == {n for r, n in api_routes() if "<int:" in r}
+    for route, name, kwarg, pk in cases:
+        path, missing = _fill(route, {kwarg: pk}), _fill(route, {kwarg: MISSING_ID})
+        answered = False
+        for method in API_METHODS:
+            response = _api_request(client, method, path, data)
+            baseline = _api_request(client, method, missing, data)
+            assert response.status_code in (404, 405), f"{method.upper()} {path} ({name}) with B's token: {response.status_code}"
+            assert response.status_code == baseline.status_code, f"{method.upper()} {path} differs from a missing id"
+            if response.status_code == 404:
+                assert response.content == baseline.content, f"{path}: the 404 differs from a missing id's"
+                answered = True
+        assert answered, f"no method of {path} reached the object lookup"
+    assert organization_snapshot(world.a.organization) == a_before
+
+
+def test_b_can_use_its_own_ids_through_the_api(world):
+    client = _api_client(world.b)
+    for route, name, kwarg in {(r, n, k) for r, n, k, _ in _id_cases(world, api_routes())}:
+        own = getattr(world.b, KIND_ATTRIBUTES[OBJECT_KINDS[(name, kwarg)]][0]).pk
+        statuses = {m: _api_request(client, m, _fill(route, {kwarg: own}), {}).status_code for m in ("get", "post")}
+        assert any(status not in (404, 405) for status in statuses.values()), f"{route} with B's own id: {statuses}"
+
+
+def test_bs_api_reads_never_mention_a(world):
+    client = _api_client(world.b)
+    own_ids = {kind: getattr(world.b, attrs[0]).pk for kind, attrs in KIND_ATTRIBUTES.items()}
+    reads = 0
+    for route, name in api_routes():
+        if name in API_PUBLIC_NAMES:
+            continue
+        values = {kwarg: own_ids[OBJECT_KINDS[(name, kwarg)]] for kwarg in _int_kwargs(route)}
+        response = client.get(_fill(route, values))
+        if response.status_code != 200:
+            continue
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        text = body.decode("utf-8-sig")
+        for secret in ("acme.test", "Acme", world.a.domain.token, world.a.pending_domain.token):
+            assert secret not in text, f"{route} shows {secret!r} to another organization"
+        reads += 1
+    assert reads >= 12
+    exported = b"".join(client.get("/api/v1/audit-events/export").streaming_content).decode()
+    assert "acme.test" not in exported and "Acme" not in exported
+
+
+def test_every_api_route_but_the_docs_needs_a_token(world):
+    anonymous, member_session = _api_client(), Client(raise_request_exception=False)
+    member_session.force_login(world.a.owner)  # a signed-in console session is not a token
+    for route, name in api_routes():
+        if name in API_PUBLIC_NAMES:
+            continue
+        path = _fill(route, {kwarg: world.a.domain.pk for kwarg in _int_kwargs(route)})
+        for client in (anonymous, member_session):
+            for method in ("get", "post"):
+                response = _api_request(client, method, path, {})
+                assert response.status_code in (401, 405), f"{method.upper()} {path} without a token"

@@ -172,8 +172,17 @@ def test_rate_limit_refuses_past_the_limit_and_reopens_next_window(clock):
     refused = ratelimit.hit(key, limit=3, window_seconds=600)
     assert not refused.allowed
     assert 0 < refused.retry_after_seconds <= 600
+    assert refused.remaining == 0 and refused.reset_seconds == refused.retry_after_seconds
     clock.advance(timedelta(seconds=refused.retry_after_seconds))
     assert ratelimit.hit(key, limit=3, window_seconds=600).allowed
+
+
+def test_a_hit_says_how_many_remain_in_the_window_and_when_it_ends(clock):
+    key = f"test:{secrets.token_hex(4)}"
+    first = ratelimit.hit(key, limit=3, window_seconds=600)
+    second = ratelimit.hit(key, limit=3, window_seconds=600)
+    assert (first.remaining, second.remaining) == (2, 1)
+    assert 0 < second.reset_seconds <= 600
 
 
 def test_acquire_spends_nothing_when_one_limit_is_full(clock):
@@ -209,6 +218,7 @@ def test_verify_now_is_rate_limited_per_domain_with_a_retry_time(clock, settings
         services.verify_now(domain=domain, actor=admin)
     assert refused.value.code == "rate_limited"
     assert "Try again in 10 minutes" in refused.value.message
+    assert 540 < refused.value.retry_after_seconds <= 600  # for callers that answer with Retry-After
     assert DomainCheck.objects.filter(domain=domain).count() == 3  # the refused click checked nothing
     clock.advance(timedelta(minutes=10))
     assert services.verify_now(domain=domain, actor=admin)[1] is not None

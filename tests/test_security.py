@@ -9,6 +9,9 @@ from console.tests.factories import MembershipFactory
 from domains.tests.factories import DomainFactory
 
 SKIP_PREFIXES = ("django-admin/", "static/")
+# The API authenticates with a bearer token, never with the session cookie, so a forged
+# cross-site POST carries no credentials there: CSRF does not apply (tested below instead).
+API_PREFIX = "api/v1/"
 
 
 def _walk(patterns, prefix=""):
@@ -33,7 +36,13 @@ def _concrete(route: str) -> str:
 
 
 def all_routes():
-    return sorted({_concrete(r) for r in _walk(get_resolver().url_patterns) if not r.startswith(SKIP_PREFIXES)})
+    return sorted(
+        {_concrete(r) for r in _walk(get_resolver().url_patterns) if not r.startswith((*SKIP_PREFIXES, API_PREFIX))}
+    )
+
+
+def api_routes():
+    return sorted({_concrete(r) for r in _walk(get_resolver().url_patterns) if r.startswith(API_PREFIX)})
 
 
 @pytest.fixture
@@ -59,6 +68,18 @@ def test_every_post_without_csrf_token_is_refused(route, signed_in_admin):
     before = AuditEvent.objects.count()
     response = signed_in_admin.post(route, {"email": "x@example.org", "name": "example.org"})
     assert response.status_code == 403, f"{route} answered {response.status_code} to a POST without CSRF token"
+    assert AuditEvent.objects.count() == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route", api_routes())
+def test_a_signed_in_browser_session_cannot_write_through_the_api(route, signed_in_admin):
+    """The session cookie a forged request would carry is not an API credential: no writes, 401."""
+    from console.models import AuditEvent
+
+    before = AuditEvent.objects.count()
+    response = signed_in_admin.post(route, {"domain": "example.org"}, content_type="application/json")
+    assert response.status_code in (401, 403, 404, 405), f"{route} answered {response.status_code}"
     assert AuditEvent.objects.count() == before
 
 

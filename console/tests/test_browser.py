@@ -16,7 +16,7 @@ def test_owner_signs_in_switches_to_japanese_and_is_told_a_domain_is_not_verifie
     page.wait_for_selector("nav.sidenav")
     assert page.locator("h1").inner_text() == "Admin Center"
     assert page.locator(".help-footer").inner_text().startswith("Need help?")
-    assert page.locator("nav.sidenav").inner_text().splitlines() == ["Domains", "Users", "Accounts", "Audit log"]
+    assert page.locator("nav.sidenav").inner_text().splitlines() == ["Domains", "Users", "Accounts", "Audit log", "API tokens"]
 
     with page.expect_navigation():
         page.select_option("#language-select", "ja")
@@ -25,6 +25,7 @@ def test_owner_signs_in_switches_to_japanese_and_is_told_a_domain_is_not_verifie
     assert navigation.get_by_role("link", name="ドメイン").is_visible()
     assert navigation.get_by_role("link", name="ユーザー").is_visible()
     assert navigation.get_by_role("link", name="監査ログ").is_visible()
+    assert navigation.get_by_role("link", name="API トークン").is_visible()
 
     navigation.get_by_role("link", name="ユーザー").click()
     page.wait_for_url("**/users/")

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from django.db import models
 from django.db.models.functions import Length
 
+from api import tokens
+from api.models import ApiToken, IdempotencyRecord, Scope
 from console import audit
 from console.models import Account, AuditEvent, Membership, Organization, User
 from domains.models import Domain, DomainCheck, RemovedMember
@@ -33,10 +35,13 @@ WATCHED_MODELS = (
     ImportJob,
     ImportRow,
     AccessRequest,
+    ApiToken,
+    IdempotencyRecord,
 )
 
-# Written by signing in (force_login in the tests, too), not by the requests under test.
-UNWATCHED_FIELDS = {"last_login"}
+# Written by signing in (force_login in the tests, too) and by using a token, not by the
+# requests under test.
+UNWATCHED_FIELDS = {"last_login", "last_used_at"}
 
 
 @dataclass
@@ -57,6 +62,8 @@ class Side:
     completed_job: ImportJob  # imported: check for new users
     audit_event: AuditEvent
     removed_member: RemovedMember
+    api_token: ApiToken  # every scope, acting for the Owner
+    api_secret: str
     other_rows: list = field(default_factory=list)
 
     @property
@@ -125,6 +132,9 @@ def _side(name: str, domain_name: str) -> Side:
         organization=organization, user=removed_user, domain_name=domain_name, role=Membership.Role.MEMBER
     )
     event = audit.record("test.marker", organization=organization, actor=owner, target=domain, detail={"x": 1})
+    api_token, api_secret = tokens.create_token(
+        organization=organization, name=f"{name} pipeline", scopes=Scope.values, created_by=owner, actor=owner
+    )
     return Side(
         organization=organization,
         owner=owner,
@@ -140,6 +150,8 @@ def _side(name: str, domain_name: str) -> Side:
         completed_job=completed,
         audit_event=event,
         removed_member=removed,
+        api_token=api_token,
+        api_secret=api_secret,
     )
 
 
@@ -178,6 +190,8 @@ def organization_snapshot(organization: Organization) -> dict[str, list[tuple]]:
             ImportJob: {"organization": organization},
             ImportRow: {"job__organization": organization},
             AccessRequest: {"organization": organization},
+            ApiToken: {"organization": organization},
+            IdempotencyRecord: {"token__organization": organization},
         }
     )
 

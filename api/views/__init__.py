@@ -1,0 +1,1 @@
+"""API views: thin — load within the token's organization (404 otherwise), call one service."""
