@@ -253,9 +253,10 @@ def test_bs_pages_never_mention_a(world):
 
 
 def test_a_member_gets_403_on_every_admin_center_url(world):
-    a_before = organization_snapshot(world.a.organization)
+    # Signing in is audited (user.signed_in): sign in first, then take the snapshot.
     member = _client(world.a.member)
     owner = _client(world.a.owner)
+    a_before = organization_snapshot(world.a.organization)
     data = _post_data(world.a)
     own_ids = {kind: getattr(world.a, attrs[0]).pk for kind, attrs in KIND_ATTRIBUTES.items()}
     routes = 0
