@@ -167,7 +167,7 @@ def test_no_auto_add_when_the_setting_is_off_or_the_domain_is_only_pending():
 
 def test_a_domain_needing_revalidation_refuses_auto_add_and_says_why():
     organization = OrganizationFactory()
-    DomainFactory(organization=organization, name="lapsed.test", failing=True)
+    DomainFactory(organization=organization, name="lapsed.test", failing=True, auto_add_new_users=True)
     user = UserFactory(email="joiner@lapsed.test", email_verified=False)
     registration.verify_email(token=registration.email_verification_token(user))
     assert not Membership.objects.filter(user=user).exists()
