@@ -36,19 +36,25 @@ class _Echo:
         return value
 
 
+def spreadsheet_time(value) -> str:
+    """UTC date and time as spreadsheet programs read it (Excel does not read ISO 8601's T and offset)."""
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
 def header() -> list[str]:
     return [
         _("E-mail address"),
+        _("Name"),
         _("Accounts"),
-        _("Signed up"),
+        _("Signed up (UTC)"),
         _("E-mail verified"),
         _("Status"),
         _("Reason"),
         _("Selected"),
-        _("Notified at"),
+        _("Notified at (UTC)"),
         _("Import result"),
         _("Not imported because"),
-        _("Processed at"),
+        _("Processed at (UTC)"),
     ]
 
 
@@ -73,6 +79,7 @@ def csv_lines(job: ImportJob, *, chunk_size: int | None = None) -> Iterator[str]
             .order_by("pk")
             .values_list(
                 "email",
+                "user__full_name",
                 "accounts_count",
                 "signed_up_at",
                 "email_verified",
@@ -86,20 +93,26 @@ def csv_lines(job: ImportJob, *, chunk_size: int | None = None) -> Iterator[str]
             )
             .iterator(chunk_size=chunk_size)
         )
-        for email, accounts, signed_up, verified, eligible, reason, selected, notified, result, result_reason, processed in rows:
+        for email, name, accounts, signed_up, verified, eligible, reason, selected, notified, result, result_reason, processed in rows:
+            if result == ImportRow.Result.PENDING:
+                # Not imported (yet): say why a row never will be, and leave the others blank.
+                result_text = "" if eligible else not_eligible_text
+            else:
+                result_text = results.get(result, result)
             yield writer.writerow(
                 [
                     neutralise(email),
+                    neutralise(name),
                     accounts,
-                    signed_up.isoformat() if signed_up else "",
+                    spreadsheet_time(signed_up),
                     yes if verified else no,
                     eligible_text if eligible else not_eligible_text,
                     neutralise(reasons.get(reason, reason)),
                     yes if selected else no,
-                    notified.isoformat() if notified else "",
-                    results.get(result, result),
+                    spreadsheet_time(notified),
+                    result_text,
                     neutralise(reasons.get(result_reason, result_reason)),
-                    processed.isoformat() if processed else "",
+                    spreadsheet_time(processed),
                 ]
             )
 
