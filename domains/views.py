@@ -79,7 +79,6 @@ def domain_verify(request, pk):
     context = {
         "domain": domain,
         "last_check": last_check,
-        "settings_form": DomainSettingsForm(initial={"auto_add_new_users": True}),
         "auto_add_decision": selectors.auto_add_decision_of(domain=domain),
         **_instructions_context(domain),
     }

@@ -146,7 +146,7 @@ def test_verify_page_shows_dns_and_html_instructions(settings, admin_client, own
     assert ">TXT<" in body
     assert "600 seconds" in body
     assert 'data-copy="#txt-value-' in body
-    assert domain.https_url in body
+    assert domain.https_url.replace("/", "/<wbr>") in body  # wraps after its slashes
     assert reverse("domains:html_file", args=[domain.pk]) in body
     assert "every 24 hours" in body
     assert "72 hours" in body
@@ -410,3 +410,24 @@ def test_verify_now_after_re_adding_reports_a_record_with_the_old_token(
     assert second.status == Domain.Status.PENDING
     assert "holds an older token of this domain" in body
     assert escape(second.txt_value) in body
+
+
+def test_a_verified_domain_offers_automatic_adding_as_a_choice(admin_client, owner_and_org):
+    domain = DomainFactory(organization=owner_and_org[1], name="acme.test")
+    body = text_of(admin_client.get(reverse("domains:verify", args=[domain.pk])))
+    assert "Turn on automatic adding" in body and "Leave it off for now" in body
+    assert 'type="checkbox"' not in body.split('id="auto-add"')[1].split("</section>")[0]  # nothing ticked in advance
+    assert "Import existing users" in body and "Go to Users" in body
+    admin_client.post(reverse("domains:settings", args=[domain.pk]), {"auto_add_new_users": "on"})
+    assert Domain.objects.get(pk=domain.pk).auto_add_new_users is True
+    assert "Turn on automatic adding" not in text_of(admin_client.get(reverse("domains:verify", args=[domain.pk])))
+
+
+def test_a_pasted_www_web_address_asks_which_domain_is_meant(admin_client, owner_and_org):
+    response = admin_client.post(reverse("domains:add"), {"domain": "https://www.acme.test/about"})
+    body = text_of(response)
+    assert response.status_code == 200 and not Domain.objects.exists()
+    assert "Which domain do you mean?" in body
+    assert "Add acme.test" in body and "Keep www.acme.test" in body
+    response = admin_client.post(reverse("domains:add"), {"domain": "www.acme.test"})  # "Keep"
+    assert response.status_code == 302 and Domain.objects.get().name == "www.acme.test"
