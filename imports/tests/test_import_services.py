@@ -396,3 +396,19 @@ def test_check_for_new_users_keeps_who_was_notified(world, people, clock):
     assert rows["carol@example.com"].notified_at is None
     assert new_job.rows_notified == 1
     assert services.notify_eligible(job=new_job, actor=world.admin, enqueue=False) == 1  # only carol
+
+
+def test_granting_access_emails_the_admin_who_asked(db, mailoutbox, django_capture_on_commit_callbacks):
+    world = make_world(feature=False)
+    world.admin.language = "ja"
+    world.admin.save()
+    services.request_access(organization=world.organization, actor=world.admin, domain=world.domain)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.grant_feature(organization=world.organization)
+    assert [m.to for m in mailoutbox] == [[world.admin.email]]
+    assert "一括ユーザーインポート" in mailoutbox[0].subject  # in the requester's language
+    assert f"/imports/domain/{world.domain.pk}/" in mailoutbox[0].body
+    with django_capture_on_commit_callbacks(execute=True):
+        services.revoke_feature(organization=world.organization)
+        services.grant_feature(organization=world.organization)  # no open request: nobody to tell
+    assert len(mailoutbox) == 1
