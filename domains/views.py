@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from console.client import client_address
 from console.errors import ConsoleError
 from console.forms import AddUserForm
+from console.models import email_domain_of
 from console.permissions import admin_required
 from domains import checking, members, selectors, services
 from domains.forms import AddDomainForm, DomainSettingsForm, MethodForm
@@ -235,6 +236,7 @@ def domain_delete(request, pk):
 @require_http_methods(["GET", "POST"])
 def user_add(request):
     form = AddUserForm(request.POST or None)
+    related_domain = None
     if request.method == "POST" and form.is_valid():
         try:
             membership = members.add_member(
@@ -245,11 +247,16 @@ def user_add(request):
                 client_address=client_address(request),
             )
         except ConsoleError as error:
-            form.add_error("email", error.message)
+            email = form.cleaned_data["email"]
+            form.add_error("email", error.message)  # (drops the field from cleaned_data)
+            # Refused at one of our domains (pending, in re-validation): link to where it is fixed.
+            related_domain = selectors.active_domain_named(
+                organization=request.organization, name=email_domain_of(email)
+            )
         else:
             messages.success(request, _("%(email)s was added.") % {"email": membership.user.email})
             return redirect("console:users")
-    return render(request, "console/user_add.html", {"form": form})
+    return render(request, "console/user_add.html", {"form": form, "related_domain": related_domain})
 
 
 @admin_required

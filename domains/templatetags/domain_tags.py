@@ -23,6 +23,18 @@ def render_messages(items):
     return [text for text in (selectors.render_stored_message(item) for item in (items or [])) if text]
 
 
+# A definitive failure that is not a missing record or file gets a label of its own.
+_CERTIFICATE_PROBLEM = "The HTTPS certificate of %(host)s is not trusted (%(problem)s)."
+
+
+@register.filter
+def certificate_problem(check) -> bool:
+    """{% if check|certificate_problem %}: the check failed on an untrusted certificate, which
+    must not be labelled "Not found"."""
+    message = getattr(check, "detail_message", None) or {}
+    return isinstance(message, dict) and message.get("text") == _CERTIFICATE_PROBLEM
+
+
 @register.filter
 def break_after_slashes(url):
     """A long address that wraps after its slashes, not in the middle of a word (<wbr> copies as nothing)."""

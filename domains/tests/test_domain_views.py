@@ -431,3 +431,22 @@ def test_a_pasted_www_web_address_asks_which_domain_is_meant(admin_client, owner
     assert "Add acme.test" in body and "Keep www.acme.test" in body
     response = admin_client.post(reverse("domains:add"), {"domain": "www.acme.test"})  # "Keep"
     assert response.status_code == 302 and Domain.objects.get().name == "www.acme.test"
+
+
+def test_an_untrusted_certificate_is_not_labelled_not_found(admin_client, owner_and_org):
+    domain = DomainFactory(organization=owner_and_org[1], name="acme.test", pending=True, method=Domain.Method.HTTPS)
+    DomainCheck.objects.create(
+        domain=domain,
+        method="https",
+        outcome="not_found",
+        detail="The HTTPS certificate of acme.test is not trusted (self-signed).",
+        detail_message={
+            "text": "The HTTPS certificate of %(host)s is not trusted (%(problem)s).",
+            "params": {"host": "acme.test", "problem": "self-signed"},
+        },
+        trigger="user",
+    )
+    for url in (reverse("domains:verify", args=[domain.pk]), reverse("domains:detail", args=[domain.pk])):
+        body = text_of(admin_client.get(url))
+        assert '<span class="badge not_found">Certificate not trusted</span>' in body
+        assert '<span class="badge not_found">Not found</span>' not in body.split('id="checks"')[-1]

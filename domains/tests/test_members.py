@@ -192,3 +192,11 @@ def test_invitation_link_sets_the_password_and_verifies_the_address(client, djan
     assert response.status_code == 302
     user = User.objects.get(pk=membership.user_id)
     assert user.email_verified and user.check_password(PASSWORD)
+
+
+def test_a_refusal_at_one_of_our_domains_links_to_where_it_is_fixed(admin_client, organization):
+    pending = DomainFactory(organization=organization, name="pending.test", pending=True)
+    response = admin_client.post(reverse("members:add"), {"email": "new@pending.test", "role": "member"})
+    body = response.content.decode()
+    assert response.status_code == 200 and not User.objects.filter(email="new@pending.test").exists()
+    assert f'href="{reverse("domains:verify", args=[pending.pk])}">Go to pending.test</a>' in body

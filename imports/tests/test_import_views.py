@@ -158,17 +158,19 @@ def test_csv_has_a_header_every_row_and_the_reasons(admin_client, world, people)
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert f"import-example.com-{job.pk}.csv" in response["Content-Disposition"]
     lines = read_csv(response)
-    assert lines[0][:6] == ["E-mail address", "Name", "Accounts", "Signed up (UTC)", "E-mail verified", "Status"]
+    assert lines[0][:7] == [
+        "E-mail address", "Name", "Accounts", "Accounts that move", "Signed up (UTC)", "E-mail verified", "Status"
+    ]
     by_email = {line[0]: line for line in lines[1:]}
     assert len(by_email) == 5
     assert by_email["alice@example.com"][2] == "2"
-    assert by_email["alice@example.com"][5] == "eligible"
-    assert by_email["alice@example.com"][9] == "Imported"
+    assert by_email["alice@example.com"][6] == "eligible"
+    assert by_email["alice@example.com"][10] == "Imported"
     # Dates as spreadsheets read them (no ISO "T" or offset).
-    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", by_email["alice@example.com"][3])
-    assert by_email["carol@example.com"][5:7] == ["not eligible", "E-mail address not verified"]
-    assert by_email["carol@example.com"][4] == "no"
-    assert by_email["carol@example.com"][9:11] == ["Not imported", "E-mail address not verified"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", by_email["alice@example.com"][4])
+    assert by_email["carol@example.com"][6:8] == ["not eligible", "E-mail address not verified"]
+    assert by_email["carol@example.com"][5] == "no"
+    assert by_email["carol@example.com"][10:12] == ["Not imported", "E-mail address not verified"]
 
 
 def test_csv_of_a_report_says_not_eligible_instead_of_pending(admin_client, world, people):
@@ -176,9 +178,11 @@ def test_csv_of_a_report_says_not_eligible_instead_of_pending(admin_client, worl
     services.build_report(job.pk)
     lines = read_csv(admin_client.get(reverse("imports:job_csv", args=[job.pk])))
     by_email = {line[0]: line for line in lines[1:]}
-    assert by_email["carol@example.com"][9] == "not eligible"
-    assert by_email["alice@example.com"][9] == ""  # not imported yet
-    assert "Pending" not in {line[9] for line in lines[1:]}
+    assert by_email["carol@example.com"][10] == "not eligible"
+    assert by_email["alice@example.com"][10] == ""  # not imported yet
+    assert "Pending" not in {line[10] for line in lines[1:]}
+    assert by_email["alice@example.com"][1] == people["eligible"].full_name
+    assert by_email["alice@example.com"][3] == "Alice 1; Alice 2"  # the accounts that move with her
 
 
 def test_csv_neutralises_formulas(admin_client, world):
