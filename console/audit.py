@@ -6,6 +6,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from console import clock
 from console.models import AuditEvent
@@ -70,3 +72,51 @@ def record(
         event.detail,
     )
     return event
+
+
+# What each action means, in words (the action stays a code in the database and in exports).
+ACTION_LABELS = {
+    "organization.created": _("Organization created"),
+    "domain.added": _("Domain added"),
+    "domain.verified": _("Domain verified"),
+    "domain.verification_refused": _("Verification refused: another organization verified this domain first"),
+    "domain.failing": _("Domain needs re-validation: its record or file was not found"),
+    "domain.revalidated": _("Domain verified again"),
+    "domain.reminder_sent": _("Re-validation reminder e-mailed"),
+    "domain.method_changed": _("Verification method changed"),
+    "domain.settings_changed": _("Domain settings changed"),
+    "domain.deleted": _("Domain deleted"),
+    "user.signed_up": _("User signed up"),
+    "user.email_verified": _("E-mail address verified"),
+    "user.invited": _("User invited"),
+    "user.added": _("User added"),
+    "user.auto_added": _("User added automatically at sign-up"),
+    "user.auto_add_refused": _("Automatic adding refused"),
+    "user.added_back": _("User added back"),
+    "user.role_changed": _("Role changed"),
+    "user.removed": _("User removed"),
+    "user.removal_skipped": _("User kept (not removed)"),
+    "user.signed_in": _("Signed in"),
+    "user.signed_out": _("Signed out"),
+    "user.signin_failed": _("Sign-in failed"),
+    "user.signin_locked": _("Sign-in paused after repeated failures"),
+    "user.password_reset_sent": _("Password reset link sent"),
+    "imports.access_requested": _("Bulk User Import requested"),
+    "imports.feature_granted": _("Bulk User Import enabled"),
+    "imports.feature_revoked": _("Bulk User Import disabled"),
+    "imports.report_requested": _("Import report requested"),
+    "imports.report_ready": _("Import report ready"),
+    "imports.notify_requested": _("Notice e-mail requested"),
+    "imports.users_notified": _("Users notified of the import"),
+    "imports.import_started": _("Import started"),
+    "imports.import_resumed": _("Import resumed"),
+    "imports.import_completed": _("Import completed"),
+}
+
+
+def describe(action: str) -> str:
+    """The action in words, in the active language; an unknown action still reads as words."""
+    label = ACTION_LABELS.get(action)
+    if label is not None:
+        return str(label)
+    return gettext("Other event (%(code)s)") % {"code": action}

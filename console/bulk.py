@@ -164,8 +164,10 @@ def insert_columns(
     if not count:
         return []
     if connection.vendor != "postgresql":
+        # Columns may name a foreign key ("user") with an id: build instances by attname ("user_id").
+        attnames = {name: meta.get_field(name).attname for name in columns}
         rows = [
-            model(**{name: (values[i] if name in lists else values) for name, values in columns.items()})
+            model(**{attnames[name]: (values[i] if name in lists else values) for name, values in columns.items()})
             for i in range(count)
         ]
         inserted = insert_objects(model, rows, skip_conflicts_on=skip_conflicts_on)

@@ -4,6 +4,8 @@ The override is process-wide on purpose: an in-process Celery test worker sees t
 time as the test that moved it.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.utils import timezone
@@ -30,3 +32,16 @@ def advance(delta: timedelta) -> datetime:
 def reset() -> None:
     global _frozen
     _frozen = None
+
+
+@contextmanager
+def frozen_at(moment: datetime) -> Iterator[None]:
+    """Hold the clock at `moment` for a block (an operator's `--now` preview), then put it
+    back as it was."""
+    global _frozen
+    previous = _frozen
+    set_now(moment)
+    try:
+        yield
+    finally:
+        _frozen = previous

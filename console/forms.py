@@ -6,6 +6,7 @@ from django.contrib.auth import password_validation
 from django.core import validators
 from django.utils.translation import gettext_lazy as _
 
+from console import audit
 from console.models import AuditEvent, Membership, User, normalise_email
 
 # The column's length: a longer address passes EmailField's own checks (up to 320 characters)
@@ -87,7 +88,8 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args, actions: list[str] = (), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", _("All actions")), *[(action, action) for action in actions]]
+        # Actions in words (the code is what is filtered on).
+        self.fields["action"].choices = [("", _("All actions")), *[(action, audit.describe(action)) for action in actions]]
 
     def clean(self):
         cleaned = super().clean()

@@ -35,6 +35,11 @@ def members_of(
     return queryset
 
 
+def owners_count_of(*, organization: Organization) -> int:
+    """How many Owners the organization has (the last one cannot be removed or demoted)."""
+    return Membership.objects.filter(organization=organization, role=Membership.Role.OWNER).count()
+
+
 def summary_counts(*, organization: Organization) -> dict[str, int]:
     """How many managed users and accounts the organization has."""
     return {
@@ -75,6 +80,15 @@ def audit_events_of(
     if date_to and date_to < date.max:  # the day after 9999-12-31 does not exist: no upper bound
         queryset = queryset.filter(created_at__lt=_start_of_day(date_to + timedelta(days=1)))
     return queryset
+
+
+# Routine events that would crowd out the changes an admin looks for on the overview.
+ROUTINE_ACTIONS = ("user.signed_in", "user.signed_out")
+
+
+def recent_activity_of(*, organization: Organization, limit: int = 5) -> list[AuditEvent]:
+    """The latest changes for the overview (sign-ins and sign-outs stay in the audit log)."""
+    return list(audit_events_of(organization=organization).exclude(action__in=ROUTINE_ACTIONS)[:limit])
 
 
 def audit_actions_of(*, organization: Organization) -> list[str]:

@@ -43,7 +43,7 @@ def _query_without_page(request) -> str:
 def home(request):
     context = {
         **selectors.summary_counts(organization=request.organization),
-        "recent_events": selectors.audit_events_of(organization=request.organization)[:5],
+        "recent_events": selectors.recent_activity_of(organization=request.organization),
     }
     return render(request, "console/home.html", context)
 
@@ -68,6 +68,7 @@ def render_user_list(request, *, user_ids=None, extra_context=None):
         "page_obj": _page(request, memberships),
         "query": _query_without_page(request),
         "roles": Membership.Role.choices,
+        "owners_count": selectors.owners_count_of(organization=request.organization),
         **(extra_context or {}),
     }
     return render(request, "console/user_list.html", context)

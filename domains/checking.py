@@ -4,6 +4,10 @@ their old tokens itself (a record still holding one is worth a diagnostic) and r
 pure-I/O verifiers with the configuration from settings; the verifiers never read settings, so
 tests drive them directly against the loopback DNS and HTTPS servers.
 
+A domain is verified by either method: the chosen one is checked first and, when it does not
+verify, the other one; the result names the method that proved it (`MethodCheckResult.method`),
+so the lifecycle can record it and switch the domain's method to the one that works.
+
 What a result does to a domain is domains.lifecycle's.
 """
 
@@ -11,6 +15,7 @@ import html
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 
 from django.conf import settings
 
@@ -26,6 +31,20 @@ from domains.verifiers import (
 
 DNS = "dns"
 HTTPS = "https"
+METHODS = (DNS, HTTPS)
+# The other method is tried only with at least this much of the deadline left.
+MIN_SECONDS_FOR_OTHER_METHOD = 1.0
+
+
+@dataclass(frozen=True)
+class MethodCheckResult(CheckResult):
+    """A verifier's result and the method ("dns" or "https") that produced it."""
+
+    method: str = ""
+
+
+def other_method(method: str) -> str:
+    return HTTPS if method == DNS else DNS
 
 
 def resolver_config_from_settings() -> ResolverConfig:
@@ -67,7 +86,7 @@ def run_check(
     *,
     deadline_seconds: float,
     old_tokens: tuple[str, ...] | list[str] = (),
-) -> CheckResult:
+) -> MethodCheckResult:
     """Run one check of `domain_name` (ASCII) by `method` ("dns" or "https") within the deadline.
 
     Never raises for network trouble: every failure is a CheckResult (inconclusive when the
@@ -108,7 +127,31 @@ def run_check(
             Outcome.INCONCLUSIVE, Message(gettext_noop("Unknown verification method %(method)s."), {"method": method})
         )
     duration_ms = int((time.monotonic() - started) * 1000)
-    return CheckResult(result.outcome, result.detail, tuple(result.diagnostics), duration_ms)
+    return MethodCheckResult(result.outcome, result.detail, tuple(result.diagnostics), duration_ms, method)
+
+
+def run_check_either(
+    domain_name: str,
+    token: str,
+    method: str,
+    *,
+    deadline_seconds: float,
+    old_tokens: tuple[str, ...] | list[str] = (),
+) -> MethodCheckResult:
+    """Check by `method`, then (if it did not verify) by the other method within what is left
+    of the deadline. A verification by either is returned with its method; otherwise the
+    chosen method's result, which is what the admin is working on."""
+    started = time.monotonic()
+    first = run_check(domain_name, token, method, deadline_seconds=deadline_seconds, old_tokens=old_tokens)
+    remaining = float(deadline_seconds) - (time.monotonic() - started)
+    if first.outcome == Outcome.VERIFIED or method not in METHODS or remaining < MIN_SECONDS_FOR_OTHER_METHOD:
+        return first
+    second = run_check(
+        domain_name, token, other_method(method), deadline_seconds=remaining, old_tokens=old_tokens
+    )
+    duration_ms = int((time.monotonic() - started) * 1000)
+    chosen = second if second.outcome == Outcome.VERIFIED else first
+    return MethodCheckResult(chosen.outcome, chosen.detail, chosen.diagnostics, duration_ms, chosen.method)
 
 
 def old_tokens_of(domains: Iterable[Domain]) -> dict[tuple[int, str], tuple[str, ...]]:
@@ -130,15 +173,16 @@ def old_tokens_of(domains: Iterable[Domain]) -> dict[tuple[int, str], tuple[str,
 
 def check_domains(
     domains: list[Domain], *, deadline_seconds: float, concurrency: int | None = None
-) -> Iterator[tuple[Domain, CheckResult]]:
-    """Check each domain by its method within the deadline, concurrently (network I/O in a
-    thread pool, no database work inside it), yielding (domain, result) as each finishes."""
+) -> Iterator[tuple[Domain, MethodCheckResult]]:
+    """Check each domain by its method, then the other one (run_check_either), within the
+    deadline, concurrently (network I/O in a thread pool, no database work inside it),
+    yielding (domain, result) as each finishes."""
     if not domains:
         return
     old = old_tokens_of(domains)
 
-    def check(domain: Domain) -> CheckResult:
-        return run_check(
+    def check(domain: Domain) -> MethodCheckResult:
+        return run_check_either(
             domain.name,
             domain.token,
             domain.method,
@@ -156,7 +200,19 @@ def check_domains(
             yield futures[future], future.result()
 
 
-def check_domain(domain: Domain, *, deadline_seconds: float) -> CheckResult:
+def check_domain(domain: Domain, *, deadline_seconds: float) -> MethodCheckResult:
     """`check_domains` for one domain."""
     (_domain, result), = check_domains([domain], deadline_seconds=deadline_seconds)
     return result
+
+
+def check_domain_by(domain: Domain, method: str, *, deadline_seconds: float) -> MethodCheckResult:
+    """Check the domain by `method` only (an admin asking to switch to it)."""
+    old = old_tokens_of([domain])
+    return run_check(
+        domain.name,
+        domain.token,
+        method,
+        deadline_seconds=deadline_seconds,
+        old_tokens=old.get((domain.organization_id, domain.name), ()),
+    )

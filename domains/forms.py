@@ -26,8 +26,5 @@ class DomainSettingsForm(forms.Form):
     auto_add_new_users = forms.BooleanField(
         required=False,
         label=_("Automatically add new users who sign up with this domain"),
-        help_text=_(
-            "When someone signs up with an e-mail address at this domain and verifies it, they "
-            "become a managed user of this organization."
-        ),
+        help_text=_("You can turn it off at any time; users added before stay in the organization."),
     )

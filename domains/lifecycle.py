@@ -7,6 +7,11 @@ Guarantees:
   lasted INCONCLUSIVE_TOLERANCE does a verified domain enter the grace period.
 - Every transition writes an AuditEvent; e-mails are sent after commit.
 
+- A domain is verified by either method: a verification by the method that was not chosen
+  switches the domain to it (audited as "domain.method_changed"), so re-checks use what works.
+- A trial of another method (an admin switching methods) that does not verify is recorded and
+  changes nothing else: a verified domain never lapses because a new method is not ready yet.
+
 The rules live in one pure function, `transition`, used by both the single-check path
 (`apply_check_result`: Verify clicks, operator commands, single scheduled checks) and the
 batch path (`apply_check_results_bulk`: the scheduled sweep, a few queries per batch).
@@ -41,10 +46,12 @@ VERIFIED_EVENT = "domain.verified"
 FAILING_EVENT = "domain.failing"
 REVALIDATED_EVENT = "domain.revalidated"
 REFUSED_EVENT = "domain.verification_refused"  # the token was found, but another organization holds the name
+METHOD_CHANGED_EVENT = "domain.method_changed"
 
 # Every field `transition` may change (bulk_update writes exactly these).
 TRANSITION_FIELDS = (
     "status",
+    "method",
     "verified_at",
     "last_checked_at",
     "last_outcome",
@@ -74,12 +81,18 @@ def next_pending_check(domain: Domain, now: datetime) -> datetime | None:
     return min(now + interval, started + PENDING_WINDOW)
 
 
+def result_method(domain: Domain, result: verifiers.CheckResult) -> str:
+    """The method a result was obtained by (a plain verifier result: the domain's own)."""
+    return getattr(result, "method", "") or domain.method
+
+
 def transition(domain: Domain, result: verifiers.CheckResult, now: datetime) -> tuple[dict, str | None]:
     """THE rules: what `result`, observed at `now`, does to `domain`.
 
     Pure: reads the domain, returns (changes, event) and writes nothing. `changes` maps
     field names (a subset of TRANSITION_FIELDS) to new values; `event` is "domain.verified",
-    "domain.failing", "domain.revalidated" or None.
+    "domain.failing", "domain.revalidated" or None. A verification by the other method
+    also changes `method` (see `method_change`).
     """
     status = domain.status
     changes: dict = {
@@ -92,6 +105,8 @@ def transition(domain: Domain, result: verifiers.CheckResult, now: datetime) -> 
 
     if result.outcome == verifiers.Outcome.VERIFIED:
         changes["inconclusive_since"] = None
+        if result_method(domain, result) != domain.method:
+            changes["method"] = result_method(domain, result)
         if status == Domain.Status.PENDING:
             changes.update(status=Domain.Status.VERIFIED, verified_at=now)
             event = VERIFIED_EVENT
@@ -151,7 +166,7 @@ def _new_check(domain, result, *, now, trigger, actor, due_at) -> DomainCheck:
     return DomainCheck(
         domain=domain,
         checked_at=now,
-        method=domain.method,
+        method=result_method(domain, result),
         outcome=result.outcome,
         detail=result.detail.english(),
         detail_message=result.detail.as_json(),
@@ -221,6 +236,13 @@ def _log(domain: Domain, trigger: str, outcome: str) -> None:
     )
 
 
+def _method_change_detail(previous: str, changes: dict) -> dict | None:
+    """The audit detail of a method switched by a verification, or None."""
+    if "method" not in changes or changes["method"] == previous:
+        return None
+    return {"from": previous, "to": changes["method"], "reason": "verified by this method"}
+
+
 @dataclass(frozen=True)
 class Applied:
     """A check recorded: the row, and the transition it caused ("domain.verified", …, or None)."""
@@ -236,9 +258,13 @@ def apply_check_result(
     trigger: str,
     actor=None,
     due_at: datetime | None = None,
+    trial: bool = False,
 ) -> Applied | None:
     """Record a check and move the domain's state. None when the result was not applied
-    (domain removed, stale claim, or this due time already checked)."""
+    (domain removed, stale claim, or this due time already checked).
+
+    `trial`: the check of a method the admin wants to switch to; unless it verifies, it is
+    only recorded (the domain's state, schedule and last outcome stay as they are)."""
     now = clock.now()
     kind = _actor_kind(trigger)
     with transaction.atomic():
@@ -253,7 +279,11 @@ def apply_check_result(
                 check.save()
         except IntegrityError:
             return None  # this due time was already checked
+        if trial and result.outcome != verifiers.Outcome.VERIFIED:
+            _log(domain, trigger, result.outcome)
+            return Applied(check, None)
 
+        previous_method = domain.method
         changes, event = transition(domain, result, now)
         if event == VERIFIED_EVENT:
             if not _save_verification(domain, changes, now=now, result=result, actor=actor, kind=kind):
@@ -262,6 +292,16 @@ def apply_check_result(
             _write(domain, changes, domain.status)
             _apply_changes(domain, changes)
 
+        method_change = _method_change_detail(previous_method, changes)
+        if method_change:
+            audit.record(
+                METHOD_CHANGED_EVENT,
+                organization=domain.organization,
+                actor=actor,
+                actor_kind=kind,
+                target=domain,
+                detail=method_change,
+            )
         if event:
             audit.record(
                 event,
@@ -330,21 +370,43 @@ def _apply_bulk(items, *, now, trigger, kind) -> BulkOutcome:
         DomainCheck, [_new_check(d, r, now=now, trigger=trigger, actor=None, due_at=due) for d, due, r in applicable]
     )
     plain, previous, verifications, audits, events = [], [], [], [], []
+    method_changes = []  # (domain, detail)
     for (domain, _due, result), check in zip(applicable, checks, strict=True):
+        previous_method = domain.method
         changes, event = transition(domain, result, now)
         if event == VERIFIED_EVENT:
-            verifications.append((domain, changes, result, check))
+            verifications.append((domain, changes, result, check, previous_method))
             continue
         previous.append(domain.status)
         _apply_changes(domain, changes)
         plain.append(domain)
+        if _method_change_detail(previous_method, changes):
+            method_changes.append((domain, _method_change_detail(previous_method, changes)))
         if event:
             audits.append((event, domain, result, check))
     if plain:
         Domain.objects.write_states(plain, previous=previous, fields=TRANSITION_FIELDS)
-    for domain, changes, result, check in verifications:  # rare in a sweep; each needs its own savepoint
+    for domain, changes, result, check, previous_method in verifications:  # rare in a sweep; each needs its own savepoint
         if _save_verification(domain, changes, now=now, result=result, actor=None, kind=kind):
             audits.append((VERIFIED_EVENT, domain, result, check))
+            if _method_change_detail(previous_method, changes):
+                method_changes.append((domain, _method_change_detail(previous_method, changes)))
+    if method_changes:
+        AuditEvent.objects.bulk_create(
+            [
+                AuditEvent(
+                    organization_id=domain.organization_id,
+                    created_at=now,
+                    actor_kind=kind,
+                    action=METHOD_CHANGED_EVENT,
+                    target_type=domain._meta.model_name,
+                    target_id=str(domain.pk),
+                    target_repr=str(domain)[:300],
+                    detail=detail,
+                )
+                for domain, detail in method_changes
+            ]
+        )
     if audits:
         AuditEvent.objects.bulk_create(
             [

@@ -11,6 +11,7 @@ through DomainQuerySet.write_state, a conditional UPDATE allowed only from Domai
     any ── deleted by admin / expiry ──────────────────────────▶ removed (kept as a record)
 """
 
+import math
 import secrets
 from datetime import datetime, timedelta
 
@@ -87,8 +88,9 @@ class Domain(models.Model):
     token = models.CharField(max_length=64, unique=True, default=new_token)
     method = models.CharField(max_length=10, choices=Method.choices, default=Method.DNS)
     status = models.CharField(max_length=30, choices=Status.choices, default=Status.PENDING, db_index=True)
+    # Off until an admin decides (audited as domain.settings_changed with who turned it on).
     auto_add_new_users = models.BooleanField(
-        _("automatically add new users who sign up with this domain"), default=True
+        _("automatically add new users who sign up with this domain"), default=False
     )
 
     created_at = models.DateTimeField(default=clock.now)
@@ -171,6 +173,28 @@ class Domain(models.Model):
         sent = set(self.reminders_sent or [])
         due = [days for days in rules.reminder_days() if left <= timedelta(days=days) and days not in sent]
         return min(due) if due else None
+
+    @property
+    def countdown_days(self) -> int | None:
+        """Days to the deadline, rounded up (30 right after a lapse), while more than a day is
+        left; None on the last day (see countdown_hours) or when not failing."""
+        seconds = self._seconds_to_deadline()
+        if seconds is None or seconds <= 86400:
+            return None
+        return math.ceil(seconds / 86400)
+
+    @property
+    def countdown_hours(self) -> int | None:
+        """Hours to the deadline, rounded up, on the last day; None otherwise."""
+        seconds = self._seconds_to_deadline()
+        if seconds is None or seconds > 86400:
+            return None
+        return max(0, math.ceil(seconds / 3600))
+
+    def _seconds_to_deadline(self) -> float | None:
+        if not self.in_grace or not self.grace_deadline:
+            return None
+        return (self.grace_deadline - clock.now()).total_seconds()
 
     def days_left(self) -> int | None:
         """Whole days left before expiry (0 on the last day), or None when not failing."""

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 from console.messages import Message
+from console.models import AuditEvent
 from console.permissions import get_for_organization
 from domains.models import Domain, DomainCheck, RemovedMember
 
@@ -17,9 +18,37 @@ def domains_of(*, organization) -> QuerySet[Domain]:
     return Domain.objects.active().filter(organization=organization).order_by("name")
 
 
-def domain_for_page(*, organization, pk: int) -> Domain:
-    """One non-removed domain of the organization, or 404."""
-    return get_for_organization(Domain.objects.active().select_related("organization"), organization, pk=pk)
+def domain_for_page(*, organization, pk: int, include_removed: bool = False) -> Domain:
+    """One non-removed domain of the organization (or, with include_removed, any), or 404."""
+    domains = Domain.objects.all() if include_removed else Domain.objects.active()
+    return get_for_organization(domains.select_related("organization"), organization, pk=pk)
+
+
+def removed_domains_of(*, organization, limit: int = 20) -> list[Domain]:
+    """Recently removed domains not listed again, newest first (one query)."""
+    active_names = Domain.objects.active().filter(organization=organization).values("name")
+    return list(
+        Domain.objects.filter(organization=organization, status=Domain.Status.REMOVED)
+        .exclude(name__in=active_names)
+        .order_by("-removed_at", "-pk")[:limit]
+    )
+
+
+def active_domain_named(*, organization, name: str) -> Domain | None:
+    return Domain.objects.active().filter(organization=organization, name=name).first()
+
+
+def users_removed_with(*, domain: Domain) -> list[RemovedMember]:
+    """The users removed when this row expired (same organization, name and moment)."""
+    if domain.removed_at is None:
+        return []
+    return list(
+        RemovedMember.objects.filter(
+            organization_id=domain.organization_id, domain_name=domain.name, removed_at=domain.removed_at
+        )
+        .select_related("user")
+        .order_by("user__email")
+    )
 
 
 def checks_of(*, domain: Domain, limit: int = CHECKS_SHOWN) -> list[DomainCheck]:
@@ -48,6 +77,39 @@ def lapsing_domains_of(*, organization) -> list[Domain]:
     """Domains in re-validation, soonest deadline first: their users are removed when it runs
     out and no new user at them can be added meanwhile."""
     return list(Domain.objects.in_grace().filter(organization=organization).order_by("grace_deadline"))
+
+
+def verified_domains_of(*, organization) -> list[Domain]:
+    return list(Domain.objects.filter(organization=organization, status=Domain.Status.VERIFIED).order_by("name"))
+
+
+@dataclass(frozen=True)
+class SettingDecision:
+    """Who last changed automatic adding, when, and to what (from the audit log)."""
+
+    enabled: bool
+    by: str  # e-mail address, or "" for the system / an operator
+    at: object
+
+
+def auto_add_decision_of(*, domain: Domain) -> SettingDecision | None:
+    """The last recorded change of "automatically add new users", or None if nobody decided
+    yet (one query)."""
+    event = (
+        AuditEvent.objects.filter(
+            action="domain.settings_changed", target_type="domain", target_id=str(domain.pk)
+        )
+        .select_related("actor_user")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if event is None or "auto_add_new_users" not in (event.detail or {}):
+        return None
+    return SettingDecision(
+        enabled=bool(event.detail["auto_add_new_users"]),
+        by=event.actor_user.email if event.actor_user else "",
+        at=event.created_at,
+    )
 
 
 def domains_count_of(*, organization) -> int:

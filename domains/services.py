@@ -7,6 +7,7 @@ domain lives in domains/lifecycle.py; `verify_now` only runs the check and hands
 """
 
 import enum
+import re
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -18,7 +19,7 @@ from console.errors import ConsoleError
 from console.models import Organization
 from domains import checking, lifecycle
 from domains.models import Domain, DomainCheck
-from domains.normalize import DomainNameError, normalize_domain
+from domains.normalize import DomainNameError, is_public_suffix, normalize_domain
 from domains.rules import FIRST_BACKGROUND_CHECK_AFTER
 
 
@@ -28,6 +29,43 @@ class DomainAlreadyAdded(ConsoleError):
     def __init__(self, message, *, domain: Domain):
         super().__init__(message, code="duplicate")
         self.domain = domain
+
+
+class WebAddressProposal(ConsoleError):
+    """A pasted web address whose host starts with "www.": e-mail addresses use the name
+    without it, so that is proposed instead of silently adding the www. name. `proposed` and
+    `typed` are the two names (Unicode) the admin chooses between; entering either as a plain
+    name adds it."""
+
+    def __init__(self, message, *, proposed: str, typed: str):
+        super().__init__(message, code="web_address_www")
+        self.proposed = proposed
+        self.typed = typed
+
+
+_WEB_ADDRESS_RE = re.compile(r"^\s*(?:[a-z][a-z0-9+.\-]*:)?//|/", re.IGNORECASE)
+
+
+def _propose_without_www(text: str, normalized) -> None:
+    """Refuse a web address at www.<name> with a proposal of <name> (see WebAddressProposal)."""
+    if not normalized.ascii.startswith("www.") or not _WEB_ADDRESS_RE.search(text or ""):
+        return
+    bare = normalized.ascii[len("www.") :]
+    if "." not in bare or is_public_suffix(bare):
+        return
+    try:
+        proposed = normalize_domain(bare)
+    except DomainNameError:
+        return
+    raise WebAddressProposal(
+        _(
+            "You entered a web address at %(typed)s. E-mail addresses usually use %(proposed)s, "
+            "which also covers www: add %(proposed)s, or enter %(typed)s on its own to keep it."
+        )
+        % {"typed": normalized.unicode or normalized.ascii, "proposed": proposed.unicode or proposed.ascii},
+        proposed=proposed.unicode or proposed.ascii,
+        typed=normalized.unicode or normalized.ascii,
+    )
 
 
 def held_elsewhere_message() -> str:
@@ -52,8 +90,10 @@ def add_domain(*, organization: Organization, text: str, actor) -> tuple[Domain,
     this organization, not held (verified / re-validation required) by another
     organization. The new row has a fresh token; background checks start in a minute.
     Returns (domain, notes) where notes are the normalisation notes (Messages) to show.
+    A web address at www.<name> is refused with WebAddressProposal (propose <name>).
     """
     normalized = _normalize(text)
+    _propose_without_www(text, normalized)
     name = normalized.ascii
     now = clock.now()
     with transaction.atomic():
@@ -109,10 +149,30 @@ def add_domain(*, organization: Organization, text: str, actor) -> tuple[Domain,
     return domain, tuple(getattr(normalized, "notes", ()) or ())
 
 
+class MethodNotVerified(ConsoleError):
+    """The new method of a verified domain did not verify, so nothing changed; `check` is the
+    recorded check (what was found)."""
+
+    def __init__(self, message, *, check: DomainCheck | None):
+        super().__init__(message, code="method_not_verified")
+        self.check = check
+
+
 def choose_method(*, domain: Domain, method: str, actor) -> Domain:
-    """Set how the domain is checked (DNS TXT record or HTML file over HTTPS)."""
+    """Set how the domain is checked (DNS TXT record or HTML file over HTTPS).
+
+    A pending domain switches at once. A verified domain (or one in re-validation) switches
+    only once the new method verifies: it is checked at once by that method (rate-limited
+    like Verify), and when it does not verify the check is recorded, nothing else changes, and
+    MethodNotVerified says what was found. So a switch never sends a domain into re-validation.
+    """
     if method not in Domain.Method.values:
         raise ConsoleError(_("Choose DNS or HTML file."), code="invalid_method")
+    domain.refresh_from_db()
+    if domain.status == Domain.Status.REMOVED:
+        raise ConsoleError(_("This domain has been deleted."), code="removed")
+    if domain.status in Domain.HELD_STATUSES and domain.method != method:
+        return _switch_after_verifying(domain=domain, method=method, actor=actor)
     with transaction.atomic():
         updated = Domain.objects.filter(pk=domain.pk).exclude(method=method).write_state(method=method)
         if updated:
@@ -125,6 +185,28 @@ def choose_method(*, domain: Domain, method: str, actor) -> Domain:
                 target=domain,
                 detail={"from": previous, "to": method},
             )
+    return domain
+
+
+def _switch_after_verifying(*, domain: Domain, method: str, actor) -> Domain:
+    _throttle_checks(domain)
+    result = checking.check_domain_by(domain, method, deadline_seconds=settings.VERIFY_NOW_DEADLINE_SECONDS)
+    applied = lifecycle.apply_check_result(
+        domain_id=domain.pk, result=result, trigger=DomainCheck.Trigger.USER, actor=actor, trial=True
+    )
+    domain.refresh_from_db()
+    if domain.method != method:
+        raise MethodNotVerified(
+            _(
+                "We did not switch: the %(method)s did not verify yet (see what we found below). "
+                "The domain is still checked by the %(current)s, so keep it in place."
+            )
+            % {
+                "method": Domain.Method(method).label,
+                "current": domain.get_method_display(),
+            },
+            check=applied.check if applied else None,
+        )
     return domain
 
 

@@ -19,5 +19,7 @@ class SelectionForm(forms.Form):
         self.fields["row"].valid_value = _is_row_id
 
 
-class StartImportForm(forms.Form):
+class StartImportForm(SelectionForm):
+    """The mode, and (selected mode) the ticks of the page the admin started from."""
+
     mode = forms.ChoiceField(choices=[("all", "all"), ("selected", "selected")])

@@ -93,6 +93,7 @@ class ImportJob(models.Model):
 
     # Checkpoint: rows processed so far and the last row id, written with each chunk.
     rows_processed = models.PositiveIntegerField(default=0)
+    rows_attempted = models.PositiveIntegerField(default=0)  # of them, rows this import is about
     last_row_id = models.BigIntegerField(default=0)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
 
@@ -124,6 +125,11 @@ class ImportJob(models.Model):
     @property
     def report_available(self) -> bool:
         return self.status in (self.Status.REPORT_READY, *self.IMPORT_STATUSES, self.Status.COMPLETED)
+
+    @property
+    def rows_in_import(self) -> int:
+        """The users this import is about: the selected ones, or every eligible one."""
+        return self.rows_selected if self.selected_only else self.rows_eligible
 
     @property
     def progress_percent(self) -> int:

@@ -83,10 +83,12 @@ def job_rows_page(job: ImportJob, *, page_number, only: str = ""):
 
 
 def not_imported_summary(job: ImportJob) -> list[dict]:
-    """[{"reason": code, "label": words, "count": n}] for the summary, largest first."""
+    """[{"reason": code, "label": words, "count": n}] for the summary, largest first: the users
+    this import tried and could not import (not those left out: see left_out_of_import)."""
     labels = dict(Reason.choices)
     counts = (
-        ImportRow.objects.filter(job=job, result=ImportRow.Result.NOT_IMPORTED)
+        ImportRow.objects.filter(job=job, result=ImportRow.Result.NOT_IMPORTED, eligible=True)
+        .exclude(result_reason=Reason.NOT_SELECTED)
         .values("result_reason")
         .annotate(count=Count("id"))
         .order_by("-count")
@@ -95,6 +97,16 @@ def not_imported_summary(job: ImportJob) -> list[dict]:
         {"reason": c["result_reason"], "label": labels.get(c["result_reason"], c["result_reason"]), "count": c["count"]}
         for c in counts
     ]
+
+
+def left_out_of_import(job: ImportJob) -> dict:
+    """Users of the report the import was never about: not selected, not eligible (no query)."""
+    not_selected = job.rows_eligible - job.rows_selected if job.selected_only else 0
+    return {
+        "not_selected": max(0, not_selected),
+        "not_eligible": max(0, job.rows_total - job.rows_eligible),
+        "failed": max(0, job.rows_not_imported - max(0, not_selected) - max(0, job.rows_total - job.rows_eligible)),
+    }
 
 
 def report_reason_summary(job: ImportJob) -> list[dict]:

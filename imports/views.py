@@ -1,10 +1,12 @@
 """Bulk User Import pages. Thin: load within the organization (404 otherwise), call a service."""
 
 from django.contrib import messages
-from django.http import QueryDict, StreamingHttpResponse
+from django.http import JsonResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from console.errors import ConsoleError
@@ -80,6 +82,7 @@ def job_detail(request, job_id):
         if job.report_available
         else None,
         "not_imported": selectors.not_imported_summary(job) if job.status == ImportJob.Status.COMPLETED else [],
+        "left_out": selectors.left_out_of_import(job),
         "report_reasons": selectors.report_reason_summary(job) if job.report_available else [],
         "jobs": selectors.jobs_for_domain(job.domain),
         "has_feature": job.organization.has_feature(services.FEATURE),
@@ -124,30 +127,62 @@ def job_csv(request, job_id):
 def job_notify(request, job_id):
     job = _job(request, job_id)
     if request.method == "GET":
-        return render(request, "imports/notify_confirm.html", {"job": job, "domain": job.domain})
+        context = {
+            "job": job,
+            "domain": job.domain,
+            "recipients": max(0, job.rows_eligible - job.rows_notified),
+            "notice": services.render_notice(job, translation.get_language() or "en"),
+        }
+        return render(request, "imports/notify_confirm.html", context)
     try:
         count = services.notify_eligible(job=job, actor=request.user)
-        messages.success(request, _("The notice is being sent to %(count)s eligible users.") % {"count": count})
+        messages.success(
+            request,
+            ngettext(
+                "The notice is being sent to %(count)s eligible user.",
+                "The notice is being sent to %(count)s eligible users.",
+                count,
+            )
+            % {"count": count},
+        )
     except ConsoleError as error:
         messages.error(request, error.message)
     return redirect("imports:job", job.pk)
 
 
+def _wants_json(request) -> bool:
+    return request.headers.get("X-Requested-With") == "fetch"
+
+
 @admin_required
 @require_POST
 def job_select(request, job_id):
+    """Save ticks: every change from the page's script (answered in JSON with the new count),
+    or the whole page from the plain form when JavaScript is off."""
     job = _job(request, job_id)
     form = SelectionForm(request.POST)
-    if form.is_valid():
+    if not form.is_valid():
+        error = _("The selection could not be read. Try again.")
+        if _wants_json(request):
+            return JsonResponse({"error": error}, status=400)
+        messages.error(request, error)
+    else:
         try:
             count = services.save_selection(
                 job=job, page_row_ids=form.cleaned_data["page_rows"], selected_row_ids=form.cleaned_data["row"]
             )
-            messages.success(request, _("Selection saved: %(count)s users selected.") % {"count": count})
         except ConsoleError as error:
+            if _wants_json(request):
+                return JsonResponse({"error": error.message}, status=409)
             messages.error(request, error.message)
-    else:
-        messages.error(request, _("The selection could not be read. Try again."))
+        else:
+            if _wants_json(request):
+                return JsonResponse({"selected": count})
+            messages.success(
+                request,
+                ngettext("Selection saved: %(count)s user selected.", "Selection saved: %(count)s users selected.", count)
+                % {"count": count},
+            )
     # Back to the same page of the report: keep only its own parameters, re-encoded (the
     # posted text is not trusted into a header: a CR/LF in it was a 500).
     posted = QueryDict(request.POST.get("return_query", ""))
@@ -169,8 +204,17 @@ def job_start(request, job_id):
     if not form.is_valid():
         messages.error(request, _("Choose whether to import all eligible users or only the selected ones."))
         return redirect("imports:job", job.pk)
+    selected_only = form.cleaned_data["mode"] == "selected"
+    page_rows = form.cleaned_data["page_rows"]
     try:
-        services.start_import(job=job, actor=request.user, selected_only=form.cleaned_data["mode"] == "selected")
+        services.start_import(
+            job=job,
+            actor=request.user,
+            selected_only=selected_only,
+            # The ticks of the page the import was started from, saved with the start.
+            page_row_ids=page_rows if selected_only and page_rows else None,
+            selected_row_ids=form.cleaned_data["row"] if selected_only and page_rows else None,
+        )
         messages.success(request, _("The import has started."))
     except ConsoleError as error:
         messages.error(request, error.message)

@@ -275,4 +275,5 @@ def test_users_section_shows_the_countdown_of_a_lapsing_domain(client, clock):
     )
     client.force_login(owner)
     text = client.get("/users/").content.decode()
-    assert "lapsing.example" in text and "Re-validate within 12 days (by 2026-01-17)" in text
+    assert "lapsing.example" in text and "Re-validate within 13 days (by 17 Jan 2026, 12:00 UTC)" in text
+    assert "will be removed from the organization on 17 Jan 2026, 12:00 UTC" in text

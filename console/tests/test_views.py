@@ -189,3 +189,24 @@ def test_sign_in_is_throttled_after_repeated_failures(client, owner, settings):
     )
     assert response.status_code == 200 and "Too many sign-in attempts" in response.content.decode()
     cache.clear()
+
+
+def test_audit_events_read_as_words_in_the_readers_language(client, owner, organization):
+    from console import audit
+    from console.models import AuditEvent
+
+    audit.record("domain.failing", organization=organization, actor=owner, target=organization)
+    AuditEvent.objects.create(
+        organization=organization, actor_kind="system", action="imports.report_ready",
+        target_type="importjob", target_id="7", target_repr="Import job 7 for example.com",
+    )
+    audit.record("something.new", organization=organization, actor=owner)
+    client.force_login(owner)
+    body = client.get("/audit/").content.decode()
+    assert "Domain needs re-validation: its record or file was not found" in body
+    assert "Import of users of example.com" in body
+    assert "Other event (something.new)" in body
+    assert ">domain.failing<" not in body  # no codes in the list
+    client.post("/i18n/setlang/", {"language": "ja", "next": "/audit/"})
+    body = client.get("/audit/").content.decode()
+    assert "ドメインの再検証が必要" in body and "example.com のユーザーのインポート" in body

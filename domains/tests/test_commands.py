@@ -51,3 +51,24 @@ def test_check_domains_with_nothing_due(clock):
     DomainFactory(organization=OrganizationFactory(name="Acme", owner="owner@owners.test"), name="later.test", next_check_at=clock.now() + timedelta(hours=1))
     assert "0 due domain(s) checked." in run("check_domains")
     assert DomainCheck.objects.count() == 0
+
+
+def test_reminders_and_expiry_can_be_previewed_at_another_moment(clock, mailoutbox):
+    from console import clock as console_clock
+
+    org = OrganizationFactory(name="Acme", owner="owner@owners.test")
+    domain = DomainFactory(organization=org, name="later.test", failing=True)
+    seven_days_before = (domain.grace_deadline - timedelta(days=7)).isoformat()
+    assert "1 reminder(s) sent." in run("send_reminders", "--now", seven_days_before)
+    domain.refresh_from_db()
+    assert 7 in domain.reminders_sent
+    assert console_clock.now() == clock.now()  # the clock is back where it was
+    listing = run("expire_domains", "--dry-run", "--now", (domain.grace_deadline + timedelta(hours=1)).isoformat())
+    assert "would delete later.test" in listing
+
+
+def test_now_needs_a_zone(clock):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="with a zone"):
+        run("send_reminders", "--now", "2026-12-20T09:00")

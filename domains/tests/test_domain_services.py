@@ -156,11 +156,12 @@ def test_method_and_settings_changes_are_audited_once(owner_and_org):
     with pytest.raises(ConsoleError):
         services.choose_method(domain=domain, method="ftp", actor=owner)
 
-    services.update_settings(domain=domain, auto_add_new_users=False, actor=owner)
-    services.update_settings(domain=domain, auto_add_new_users=False, actor=owner)
-    assert Domain.objects.get(pk=domain.pk).auto_add_new_users is False
+    assert domain.auto_add_new_users is False  # off until an admin decides
+    services.update_settings(domain=domain, auto_add_new_users=True, actor=owner)
+    services.update_settings(domain=domain, auto_add_new_users=True, actor=owner)
+    assert Domain.objects.get(pk=domain.pk).auto_add_new_users is True
     event = AuditEvent.objects.get(action="domain.settings_changed")
-    assert event.detail == {"auto_add_new_users": False}
+    assert event.detail == {"auto_add_new_users": True} and event.actor_user == owner
 
 
 def test_verify_now_refuses_a_removed_domain(owner_and_org):

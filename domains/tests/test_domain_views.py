@@ -61,12 +61,14 @@ def test_list_shows_status_method_checks_and_countdown(clock, admin_client, owne
     DomainFactory(organization=organization, name="gone.test", removed=True)
     body = text_of(admin_client.get(reverse("domains:list")))
     assert "pending.test" in body and "lapsing.test" in body
-    assert "gone.test" not in body
+    # A removed domain is listed apart, with when it was removed (links in old e-mails lead to it).
+    assert "gone.test</a>: removed on 5 Jan 2026, 09:00 UTC" in body
     assert "Pending verification" in body and "Re-validation required" in body
     assert "HTML file over HTTPS" in body and "DNS TXT record" in body
     assert "Not found" in body
-    assert "Re-validate within 27 days (by 2026-02-01)" in body
-    assert "2026-01-05 09:05" in body  # next check
+    assert "Re-validate within 28 days (by 1 Feb 2026, 11:00 UTC)" in body
+    assert "Its users are removed on 1 Feb 2026, 11:00 UTC unless the record is restored." in body
+    assert "5 Jan 2026, 09:05 UTC" in body  # next check
 
 
 def test_list_query_count_is_bounded_at_100_domains(admin_client, owner_and_org, django_assert_max_num_queries):
@@ -83,9 +85,9 @@ def test_list_query_count_is_bounded_at_100_domains(admin_client, owner_and_org,
 
 
 def test_add_redirects_to_verify_page_and_explains_normalisation(clock, admin_client, owner_and_org):
-    response = admin_client.post(reverse("domains:add"), {"domain": "https://WWW.Acme.test/about"}, follow=True)
+    response = admin_client.post(reverse("domains:add"), {"domain": "https://Acme.test/about"}, follow=True)
     domain = Domain.objects.get()
-    assert domain.name == "www.acme.test"
+    assert domain.name == "acme.test"
     assert response.redirect_chain[-1][0] == reverse("domains:verify", args=[domain.pk])
     body = text_of(response)
     assert "we took only its domain name" in body
@@ -144,7 +146,7 @@ def test_verify_page_shows_dns_and_html_instructions(settings, admin_client, own
     assert ">TXT<" in body
     assert "600 seconds" in body
     assert 'data-copy="#txt-value-' in body
-    assert domain.https_url in body
+    assert domain.https_url.replace("/", "/<wbr>") in body  # wraps after its slashes
     assert reverse("domains:html_file", args=[domain.pk]) in body
     assert "every 24 hours" in body
     assert "72 hours" in body
@@ -155,12 +157,16 @@ def test_revalidation_required_button_says_re_validate(clock, admin_client, owne
     domain = DomainFactory(organization=owner_and_org[1], name="acme.test", failing=True, grace_deadline=clock.now() + timedelta(days=10, hours=1))
     body = text_of(admin_client.get(reverse("domains:verify", args=[domain.pk])))
     assert ">Re-validate</button>" in body
-    assert "Re-validate within 10 days" in body
+    assert "Re-validate within 11 days" in body  # 10 days and an hour: rounded up
+    assert "will be removed from the organization on 15 Jan 2026, 10:00 UTC" in body
 
 
 def test_choosing_a_method_is_a_post(admin_client, owner_and_org):
     domain = DomainFactory(organization=owner_and_org[1], name="acme.test", pending=True)
-    assert admin_client.get(reverse("domains:method", args=[domain.pk])).status_code == 405
+    # GET is only the confirmation page (without JavaScript); it changes nothing.
+    confirm = admin_client.get(reverse("domains:method", args=[domain.pk]), {"method": "https"})
+    assert confirm.status_code == 200 and "Check the HTML file and switch" in text_of(confirm)
+    assert Domain.objects.get(pk=domain.pk).method == Domain.Method.DNS
     response = admin_client.post(reverse("domains:method", args=[domain.pk]), {"method": "https"})
     assert response.status_code == 302
     domain.refresh_from_db()
@@ -211,7 +217,8 @@ def test_verify_now_with_the_record_published_verifies(clock, admin_client, owne
     assert check.trigger == DomainCheck.Trigger.USER and check.triggered_by == owner
     body = text_of(response)
     assert "acme.test is verified." in body
-    assert "Next automatic check at" in body
+    assert "Next automatic check: " in body
+    assert response.redirect_chain[-1][0].endswith("#check-result")  # the result is where the eye lands
     assert AuditEvent.objects.filter(action="domain.verified", target_id=str(domain.pk)).exists()
 
 
@@ -229,7 +236,7 @@ def test_verify_now_without_the_record_shows_what_was_found(
     assert "Not verified yet" in body
     assert check.detail_message  # stored as a translatable message, rendered for the reader
     assert escape(rendered_check(check).detail) in body
-    assert "Next automatic check at" in body
+    assert "Next automatic check: " in body
 
 
 def test_verify_now_by_html_file_over_https(
@@ -276,7 +283,7 @@ def test_details_page(clock, admin_client, owner_and_org, django_assert_max_num_
     with django_assert_max_num_queries(12):
         response = admin_client.get(reverse("domains:detail", args=[domain.pk]))
     body = text_of(response)
-    assert "Verified since" in body and "2026-01-05 09:00" in body
+    assert "Verified since" in body and "5 Jan 2026, 09:00 UTC" in body
     assert body.count("Found the record at _twilio.acme.test.") == 50
     assert domain.txt_value in body
     assert "automatically add new users who sign up with this domain" in body.lower()
@@ -293,7 +300,9 @@ def test_settings_form_turns_auto_add_off_and_on(admin_client, owner_and_org):
     admin_client.post(reverse("domains:settings", args=[domain.pk]), {"auto_add_new_users": "on"})
     domain.refresh_from_db()
     assert domain.auto_add_new_users is True
-    assert AuditEvent.objects.filter(action="domain.settings_changed").count() == 2
+    assert AuditEvent.objects.filter(action="domain.settings_changed").count() == 1  # off was the default
+    body = text_of(admin_client.get(reverse("domains:detail", args=[domain.pk])))
+    assert f"Turned on by {owner_and_org[0].email} on" in body
 
 
 def test_delete_confirm_page_then_delete_keeps_members(admin_client, owner_and_org):
@@ -311,7 +320,11 @@ def test_delete_confirm_page_then_delete_keeps_members(admin_client, owner_and_o
     assert domain.status == Domain.Status.REMOVED
     assert domain.removal_reason == f"Deleted by {owner.email}"
     assert Membership.objects.filter(organization=organization, user=owner).exists()
-    assert admin_client.get(reverse("domains:detail", args=[domain.pk])).status_code == 404
+    # The page stays, saying when it was removed (links in old e-mails lead there); the
+    # pages that act on a domain are gone.
+    removed_page = admin_client.get(reverse("domains:detail", args=[domain.pk]))
+    assert removed_page.status_code == 200 and "Removed from the Organization on" in text_of(removed_page)
+    assert admin_client.get(reverse("domains:verify", args=[domain.pk])).status_code == 404
 
 
 # --- Isolation, permissions, CSRF -------------------------------------------------------
@@ -369,7 +382,7 @@ def test_every_post_needs_the_csrf_token(owner_and_org):
     for url, data in posts:
         assert client.post(url, data).status_code == 403, url
     domain.refresh_from_db()
-    assert (domain.status, domain.method, domain.auto_add_new_users) == (Domain.Status.PENDING, "dns", True)
+    assert (domain.status, domain.method, domain.auto_add_new_users) == (Domain.Status.PENDING, "dns", False)
     assert Domain.objects.count() == 1
     # With the token from the form, the same POST works.
     page = client.get(reverse("domains:add"))
@@ -397,3 +410,43 @@ def test_verify_now_after_re_adding_reports_a_record_with_the_old_token(
     assert second.status == Domain.Status.PENDING
     assert "holds an older token of this domain" in body
     assert escape(second.txt_value) in body
+
+
+def test_a_verified_domain_offers_automatic_adding_as_a_choice(admin_client, owner_and_org):
+    domain = DomainFactory(organization=owner_and_org[1], name="acme.test")
+    body = text_of(admin_client.get(reverse("domains:verify", args=[domain.pk])))
+    assert "Turn on automatic adding" in body and "Leave it off for now" in body
+    assert 'type="checkbox"' not in body.split('id="auto-add"')[1].split("</section>")[0]  # nothing ticked in advance
+    assert "Import existing users" in body and "Go to Users" in body
+    admin_client.post(reverse("domains:settings", args=[domain.pk]), {"auto_add_new_users": "on"})
+    assert Domain.objects.get(pk=domain.pk).auto_add_new_users is True
+    assert "Turn on automatic adding" not in text_of(admin_client.get(reverse("domains:verify", args=[domain.pk])))
+
+
+def test_a_pasted_www_web_address_asks_which_domain_is_meant(admin_client, owner_and_org):
+    response = admin_client.post(reverse("domains:add"), {"domain": "https://www.acme.test/about"})
+    body = text_of(response)
+    assert response.status_code == 200 and not Domain.objects.exists()
+    assert "Which domain do you mean?" in body
+    assert "Add acme.test" in body and "Keep www.acme.test" in body
+    response = admin_client.post(reverse("domains:add"), {"domain": "www.acme.test"})  # "Keep"
+    assert response.status_code == 302 and Domain.objects.get().name == "www.acme.test"
+
+
+def test_an_untrusted_certificate_is_not_labelled_not_found(admin_client, owner_and_org):
+    domain = DomainFactory(organization=owner_and_org[1], name="acme.test", pending=True, method=Domain.Method.HTTPS)
+    DomainCheck.objects.create(
+        domain=domain,
+        method="https",
+        outcome="not_found",
+        detail="The HTTPS certificate of acme.test is not trusted (self-signed).",
+        detail_message={
+            "text": "The HTTPS certificate of %(host)s is not trusted (%(problem)s).",
+            "params": {"host": "acme.test", "problem": "self-signed"},
+        },
+        trigger="user",
+    )
+    for url in (reverse("domains:verify", args=[domain.pk]), reverse("domains:detail", args=[domain.pk])):
+        body = text_of(admin_client.get(url))
+        assert '<span class="badge not_found">Certificate not trusted</span>' in body
+        assert '<span class="badge not_found">Not found</span>' not in body.split('id="checks"')[-1]

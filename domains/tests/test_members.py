@@ -167,7 +167,7 @@ def test_no_auto_add_when_the_setting_is_off_or_the_domain_is_only_pending():
 
 def test_a_domain_needing_revalidation_refuses_auto_add_and_says_why():
     organization = OrganizationFactory()
-    DomainFactory(organization=organization, name="lapsed.test", failing=True)
+    DomainFactory(organization=organization, name="lapsed.test", failing=True, auto_add_new_users=True)
     user = UserFactory(email="joiner@lapsed.test", email_verified=False)
     registration.verify_email(token=registration.email_verification_token(user))
     assert not Membership.objects.filter(user=user).exists()
@@ -192,3 +192,11 @@ def test_invitation_link_sets_the_password_and_verifies_the_address(client, djan
     assert response.status_code == 302
     user = User.objects.get(pk=membership.user_id)
     assert user.email_verified and user.check_password(PASSWORD)
+
+
+def test_a_refusal_at_one_of_our_domains_links_to_where_it_is_fixed(admin_client, organization):
+    pending = DomainFactory(organization=organization, name="pending.test", pending=True)
+    response = admin_client.post(reverse("members:add"), {"email": "new@pending.test", "role": "member"})
+    body = response.content.decode()
+    assert response.status_code == 200 and not User.objects.filter(email="new@pending.test").exists()
+    assert f'href="{reverse("domains:verify", args=[pending.pk])}">Go to pending.test</a>' in body

@@ -1,9 +1,10 @@
 """Bulk User Import is gated per organization: admins request it, operators grant or revoke it."""
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from console import audit, clock
+from console import audit, clock, emails
 from console.errors import ConsoleError
 from console.models import AuditEvent, Organization
 from domains.models import Domain
@@ -53,6 +54,30 @@ def grant_feature(*, organization: Organization, actor=None, actor_kind: str | N
     return _set_feature(organization=organization, enabled=True, actor=actor, actor_kind=actor_kind)
 
 
+def _tell_requesters(organization: Organization, requests: list[AccessRequest]) -> None:
+    """E-mail each admin who asked (and is still an admin here), as the page promised, after commit."""
+    told = set()
+    for access_request in requests:
+        user = access_request.requested_by
+        membership = getattr(user, "membership", None) if user is not None else None
+        if user is None or user.pk in told or membership is None or membership.organization_id != organization.pk:
+            continue
+        if not membership.is_admin:
+            continue
+        told.add(user.pk)
+        domain = (
+            Domain.objects.active().filter(organization=organization, name=access_request.domain_name).first()
+            if access_request.domain_name
+            else None
+        )
+        path = reverse("imports:domain", args=[domain.pk]) if domain is not None else reverse("domains:list")
+        emails.send_to_user_on_commit(
+            "imports_access_granted",
+            user=user,
+            context={"organization": organization.name, "domain_url": emails.absolute_url(path)},
+        )
+
+
 def revoke_feature(*, organization: Organization, actor=None, actor_kind: str | None = None) -> bool:
     """Disable Bulk User Import. Running jobs finish; no new report or import can start."""
     return _set_feature(organization=organization, enabled=False, actor=actor, actor_kind=actor_kind)
@@ -67,9 +92,11 @@ def _set_feature(*, organization: Organization, enabled: bool, actor, actor_kind
         organization.features = [*others, FEATURE] if enabled else others
         organization.save(update_fields=["features"])
         if enabled:
-            AccessRequest.objects.filter(
+            open_requests = AccessRequest.objects.filter(
                 organization=organization, feature=FEATURE, status=AccessRequest.Status.OPEN
-            ).update(status=AccessRequest.Status.GRANTED, resolved_at=clock.now())
+            )
+            _tell_requesters(organization, list(open_requests.select_related("requested_by__membership")))
+            open_requests.update(status=AccessRequest.Status.GRANTED, resolved_at=clock.now())
         audit.record(
             "imports.feature_granted" if enabled else "imports.feature_revoked",
             organization=organization,

@@ -52,12 +52,20 @@ def _require_domain_verified(job: ImportJob) -> None:
 
 
 def start_import(
-    *, job: ImportJob, actor, selected_row_ids: list[int] | None = None, selected_only: bool = False, enqueue: bool = True
+    *,
+    job: ImportJob,
+    actor,
+    selected_row_ids: list[int] | None = None,
+    page_row_ids: list[int] | None = None,
+    selected_only: bool = False,
+    enqueue: bool = True,
 ) -> ImportJob:
     """Queue the import of all eligible rows, or only the selected ones.
 
-    `selected_row_ids` replaces the saved selection; `selected_only` uses the saved one.
-    Refused when the domain is not verified now (e.g. re-validation required).
+    `selected_row_ids` alone replaces the saved selection; with `page_row_ids` (the rows the
+    admin saw) it updates the saved selection for those rows only, as `save_selection` does,
+    so ticks not yet saved are never lost. Either implies `selected_only`, which uses the
+    saved selection. Refused when the domain is not verified now (e.g. re-validation required).
     """
     organization = job.organization
     require_feature(organization)
@@ -68,6 +76,9 @@ def start_import(
             raise ConsoleError(_("This report has already been imported or is not ready yet."), code="bad_state")
         if selected_row_ids is not None:
             rows = ImportRow.objects.filter(job=locked, eligible=True)
+            if page_row_ids is not None:
+                rows = rows.filter(pk__in=page_row_ids)
+                selected_row_ids = set(selected_row_ids) & set(page_row_ids)
             rows.filter(pk__in=selected_row_ids).update(selected=True)
             rows.exclude(pk__in=selected_row_ids).update(selected=False)
             selected_only = True
@@ -83,6 +94,7 @@ def start_import(
             import_requested_at=now,
             heartbeat_at=now,
             rows_processed=0,
+            rows_attempted=0,
             last_row_id=0,
         )
         audit.record(
@@ -237,12 +249,16 @@ def run_import_chunk(job_id: int) -> bool:
         if delay:  # tests only: holds the chunk's transaction open so a worker kill lands mid-chunk
             time.sleep(delay)
         imported = len(outcome.get("", ()))
+        # The rows this import is about (eligible, and selected when only the selection is
+        # imported): its progress bar counts these, not the rows it merely marks.
+        attempted = sum(1 for row in rows if row["eligible"] and (row["selected"] or not job.selected_only))
         ImportJob.objects.filter(pk=job.pk).write_state(
             to=ImportJob.Status.IMPORTING,
             started_at=job.started_at or now,
             rows_imported=F("rows_imported") + imported,
             rows_not_imported=F("rows_not_imported") + len(rows) - imported,
             rows_processed=F("rows_processed") + len(rows),
+            rows_attempted=F("rows_attempted") + attempted,
             last_row_id=rows[-1]["pk"],
             heartbeat_at=clock.now(),
         )

@@ -9,10 +9,12 @@ from django.db import connection, transaction
 from django.db.models import (
     BooleanField,
     Count,
+    DateTimeField,
     Exists,
     ExpressionWrapper,
     F,
     IntegerField,
+    Max,
     OuterRef,
     Q,
     Subquery,
@@ -80,8 +82,15 @@ def _report_rows(job: ImportJob):
     )
     if job.parent_id:
         new_since_parent = ~Exists(ImportRow.objects.filter(job_id=job.parent_id, user_id=OuterRef("pk")))
+        # A user notified for the earlier report stays notified: "Check for new users" never
+        # sends the same notice twice.
+        notified = Subquery(
+            ImportRow.objects.filter(job_id=job.parent_id, user_id=OuterRef("pk")).values("notified_at")[:1],
+            output_field=DateTimeField(),
+        )
     else:
         new_since_parent = Value(False)
+        notified = Value(None, output_field=DateTimeField())
     columns = {
         "r_job": Value(job.pk, output_field=IntegerField()),
         "r_user": F("pk"),
@@ -95,6 +104,7 @@ def _report_rows(job: ImportJob):
         "r_selected": Value(False, output_field=BooleanField()),
         "r_result": Value(ImportRow.Result.PENDING),
         "r_result_reason": Value(""),
+        "r_notified": notified,
     }
     users = User.objects.filter(email_domain=job.domain_name).exclude(membership__organization_id=job.organization_id)
     return users.annotate(**columns).order_by("pk").values(*columns)
@@ -113,6 +123,7 @@ _ROW_COLUMNS = (
     "selected",
     "result",
     "result_reason",
+    "notified_at",
 )
 
 
@@ -140,12 +151,21 @@ def build_report(job_id: int) -> bool:
         ImportRow.objects.filter(job=job).delete()  # a crashed earlier run left nothing, but be sure
         _insert_report_rows(job)
         bulk.analyze(ImportRow)
-        counts = ImportRow.objects.filter(job=job).aggregate(total=Count("id"), eligible=Count("id", filter=Q(eligible=True)))
+        # Aggregate names must not shadow the fields the filters read.
+        counts = ImportRow.objects.filter(job=job).aggregate(
+            total=Count("id"),
+            n_eligible=Count("id", filter=Q(eligible=True)),
+            n_notified=Count("id", filter=Q(eligible=True, notified_at__isnull=False)),
+            last_notified=Max("notified_at"),
+        )
+        counts["eligible"] = counts.pop("n_eligible")
         finished = clock.now()
         ImportJob.objects.filter(pk=job.pk).write_state(
             to=ImportJob.Status.REPORT_READY,
             rows_total=counts["total"],
             rows_eligible=counts["eligible"],
+            rows_notified=counts["n_notified"],
+            notified_at=counts["last_notified"],
             report_ready_at=finished,
             heartbeat_at=finished,
         )

@@ -66,22 +66,28 @@ def test_request_access_report_csv_notify_import_summary_and_check_again(page, l
         text = content.decode("utf-8-sig")
         assert "ann@example.com" in text and "'=HYPERLINK(1)@example.com" in text
 
-        page.get_by_role("button", name="E-mail the notice to the eligible users").click()
+        page.get_by_role("link", name="E-mail the notice to the eligible users…").click()
+        page.get_by_text("The notice will be e-mailed to 5 eligible users").wait_for()  # a preview first
+        assert "Your account will be managed by Acme" in page.locator(".notice-preview").inner_text()
+        page.get_by_role("button", name="E-mail the notice to 5 users").click()
         page.get_by_text("5 users notified").wait_for()
-        assert sorted(m.to[0] for m in mail.outbox) == [f"{n}@example.com" for n in ("ann", "ben", "cat", "dan", "eve")]
+        granted = [m for m in mail.outbox if "Bulk User Import is enabled" in m.subject]
+        assert [m.to[0] for m in granted] == [world.admin.email]  # the admin who asked is told
+        notices = [m for m in mail.outbox if m not in granted]
+        assert sorted(m.to[0] for m in notices) == [f"{n}@example.com" for n in ("ann", "ben", "cat", "dan", "eve")]
 
         # Start import: the dialog encourages notifying first; the import is queued, not run.
         app.conf.task_always_eager = False
-        page.locator(".start").get_by_role("link", name="Start import").click()
-        start_dialog = page.locator("#start-dialog")
+        page.locator(".start").get_by_role("link", name="Import all 5 eligible users").click()
+        start_dialog = page.locator("#start-all-dialog")
         start_dialog.get_by_text("We recommend notifying users").wait_for()
         start_dialog.get_by_role("button", name="Import all 5 eligible users").click()
         page.locator("progress.import-progress").wait_for()
         assert services.run_import_chunk(job.pk)  # the worker's first chunk
-        page.get_by_text("2 of 6 users processed").wait_for()  # the poll replaced the fragment
+        page.get_by_text("2 of 5 eligible users processed").wait_for()  # the poll replaced the fragment
         services.run_import(job.pk)
         page.get_by_text("5 users were imported.").wait_for()  # reloaded when done
-        page.get_by_text("1 user was not imported.").wait_for()
+        page.get_by_text("1 user in the report was not eligible.").wait_for()
         users_link = page.get_by_role("link", name="See them in Users")
         assert users_link.get_attribute("href") == reverse("imports:job_users", args=[job.pk])
         assert Membership.objects.filter(organization=world.organization, joined_via="imported").count() == 5

@@ -374,3 +374,41 @@ def test_notify_emails_eligible_users_in_their_language_once(world, people, mail
         services.notify_eligible(job=job, actor=world.admin, enqueue=False)
     job.refresh_from_db()
     assert job.rows_notified == 2 and job.notified_at is not None
+
+
+def test_check_for_new_users_keeps_who_was_notified(world, people, clock):
+    job = ready_report(world)
+    services.send_notices(job.pk)  # alice and bob (the eligible ones) are told
+    people["unverified"].email_verified = True  # carol becomes eligible only later
+    people["unverified"].save()
+    rows = rows_by_email(job)
+    rows["bob@example.com"].selected = True
+    rows["bob@example.com"].save()
+    services.start_import(job=job, actor=world.admin, selected_only=True, enqueue=False)
+    services.run_import(job.pk)  # bob imported; alice notified but not selected
+    job.refresh_from_db()
+    clock.advance(timedelta(days=1))
+    new_job = services.check_for_new_users(job=job, actor=world.admin)
+    services.build_report(new_job.pk)
+    new_job.refresh_from_db()
+    rows = rows_by_email(new_job)
+    assert rows["alice@example.com"].notified_at is not None  # not e-mailed a second time
+    assert rows["carol@example.com"].notified_at is None
+    assert new_job.rows_notified == 1
+    assert services.notify_eligible(job=new_job, actor=world.admin, enqueue=False) == 1  # only carol
+
+
+def test_granting_access_emails_the_admin_who_asked(db, mailoutbox, django_capture_on_commit_callbacks):
+    world = make_world(feature=False)
+    world.admin.language = "ja"
+    world.admin.save()
+    services.request_access(organization=world.organization, actor=world.admin, domain=world.domain)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.grant_feature(organization=world.organization)
+    assert [m.to for m in mailoutbox] == [[world.admin.email]]
+    assert "一括ユーザーインポート" in mailoutbox[0].subject  # in the requester's language
+    assert f"/imports/domain/{world.domain.pk}/" in mailoutbox[0].body
+    with django_capture_on_commit_callbacks(execute=True):
+        services.revoke_feature(organization=world.organization)
+        services.grant_feature(organization=world.organization)  # no open request: nobody to tell
+    assert len(mailoutbox) == 1

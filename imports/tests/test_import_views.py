@@ -3,6 +3,7 @@
 import codecs
 import csv
 import io
+import re
 
 import pytest
 from django.test import Client
@@ -121,9 +122,12 @@ def test_the_whole_flow_through_the_pages(
     assert job.status == ImportJob.Status.COMPLETED
     assert Membership.objects.filter(organization=world.organization, joined_via="imported").count() == 1
     page = admin_client.get(reverse("imports:job", args=[job.pk])).content.decode()
-    assert "1 user was imported." in page
+    assert "1 of the 1 selected users was imported." in page
     assert reverse("imports:job_users", args=[job.pk]) in page
-    assert "Not selected for this import: 1" in page
+    # The user left out is "not selected", not a failure.
+    assert "1 eligible user was not selected for this import." in page
+    assert "could not be imported" not in page
+    assert '<span class="badge not_selected">not selected</span>' in page
     assert "Check for new users" in page
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(reverse("imports:job_check_new", args=[job.pk]))
@@ -154,15 +158,31 @@ def test_csv_has_a_header_every_row_and_the_reasons(admin_client, world, people)
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert f"import-example.com-{job.pk}.csv" in response["Content-Disposition"]
     lines = read_csv(response)
-    assert lines[0][:5] == ["E-mail address", "Accounts", "Signed up", "E-mail verified", "Status"]
+    assert lines[0][:7] == [
+        "E-mail address", "Name", "Accounts", "Accounts that move", "Signed up (UTC)", "E-mail verified", "Status"
+    ]
     by_email = {line[0]: line for line in lines[1:]}
     assert len(by_email) == 5
-    assert by_email["alice@example.com"][1] == "2"
-    assert by_email["alice@example.com"][4] == "eligible"
-    assert by_email["alice@example.com"][8] == "Imported"
-    assert by_email["carol@example.com"][4:6] == ["not eligible", "E-mail address not verified"]
-    assert by_email["carol@example.com"][3] == "no"
-    assert by_email["carol@example.com"][8:10] == ["Not imported", "E-mail address not verified"]
+    assert by_email["alice@example.com"][2] == "2"
+    assert by_email["alice@example.com"][6] == "eligible"
+    assert by_email["alice@example.com"][10] == "Imported"
+    # Dates as spreadsheets read them (no ISO "T" or offset).
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", by_email["alice@example.com"][4])
+    assert by_email["carol@example.com"][6:8] == ["not eligible", "E-mail address not verified"]
+    assert by_email["carol@example.com"][5] == "no"
+    assert by_email["carol@example.com"][10:12] == ["Not imported", "E-mail address not verified"]
+
+
+def test_csv_of_a_report_says_not_eligible_instead_of_pending(admin_client, world, people):
+    job = services.create_report_job(domain=world.domain, actor=world.admin, enqueue=False)
+    services.build_report(job.pk)
+    lines = read_csv(admin_client.get(reverse("imports:job_csv", args=[job.pk])))
+    by_email = {line[0]: line for line in lines[1:]}
+    assert by_email["carol@example.com"][10] == "not eligible"
+    assert by_email["alice@example.com"][10] == ""  # not imported yet
+    assert "Pending" not in {line[10] for line in lines[1:]}
+    assert by_email["alice@example.com"][1] == people["eligible"].full_name
+    assert by_email["alice@example.com"][3] == "Alice 1; Alice 2"  # the accounts that move with her
 
 
 def test_csv_neutralises_formulas(admin_client, world):
@@ -288,7 +308,7 @@ def test_the_users_page_shows_the_users_one_import_job_imported(admin_client, wo
     ImportRow.objects.create(job=job, user=imported.user, email=imported.user.email, result="imported")
     response = admin_client.get(reverse("imports:job_users", args=[job.pk]))
     assert [m.user.email for m in response.context["page_obj"]] == ["imported@example.com"]
-    assert f"import job #{job.pk}" in response.content.decode()
+    assert "Showing the users imported from example.com by the import of" in response.content.decode()
     other_job = ImportJob.objects.create(
         organization=world.other_organization, domain=world.other_domain, domain_name="globex.test"
     )

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand
 
 from console.models import AuditEvent
 from domains import expiry
+from domains.management.commands._clock_option import add_now_argument, clock_at, parse_now
 
 
 class Command(BaseCommand):
@@ -11,8 +12,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="list what would be removed; change nothing")
+        add_now_argument(parser)
 
-    def handle(self, *args, dry_run=False, **options):
+    def handle(self, *args, dry_run=False, now=None, **options):
+        with clock_at(parse_now(now)):
+            self._expire(dry_run=dry_run)
+
+    def _expire(self, *, dry_run):
         lapsed = list(expiry.lapsed_domains().select_related("organization"))
         if dry_run:
             for domain in lapsed:

@@ -93,4 +93,9 @@ class Command(BaseCommand):
         self.stdout.write(f"  not imported: {job.rows_not_imported}")
         for item in selectors.not_imported_summary(job):
             self.stdout.write(f"    {item['label']}: {item['count']}")
+        left_out = selectors.left_out_of_import(job)
+        if left_out["not_selected"]:
+            self.stdout.write(f"    not selected: {left_out['not_selected']}")
+        if left_out["not_eligible"]:
+            self.stdout.write(f"    not eligible: {left_out['not_eligible']}")
         self.stdout.write(f"  rows in report: {job.rows_total}")

@@ -1,0 +1,82 @@
+"""Every Admin Center page, in a world that has something to show on each: the demo data, a
+pending domain, a domain in re-validation, a ready import report. Used by the browser tests
+that look at all pages (phone width, accessibility)."""
+
+import io
+from dataclasses import dataclass
+
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+
+from console.models import AuditEvent, Membership, Organization, User
+from domains.models import Domain
+from domains.tests.factories import DomainCheckFactory, DomainFactory
+from imports import services as import_services
+from imports.models import ImportJob
+
+
+@dataclass
+class ConsoleWorld:
+    owner: User
+    pages: list[tuple[str, str]]  # (name, path) of the pages an Owner sees
+    public_pages: list[tuple[str, str]]  # (name, path) of the pages anyone sees
+
+
+def build_console_world() -> ConsoleWorld:
+    call_command("load_demo_data", stdout=io.StringIO())
+    organization = Organization.objects.get(name="Example Corp")
+    owner = User.objects.get(email="owner@example.com")
+    verified = Domain.objects.get(organization=organization, name="example.com")
+    pending = DomainFactory(organization=organization, name="pending.example", pending=True)
+    DomainCheckFactory(domain=pending, outcome="not_found", detail="No TXT record at _twilio.pending.example.")
+    lapsing = DomainFactory(organization=organization, name="lapsing.example", failing=True)
+    import_services.grant_feature(organization=organization)
+    job = import_services.create_report_job(domain=verified, actor=owner, enqueue=False)
+    import_services.build_report(job.pk)
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.REPORT_READY
+    alice = Membership.objects.get(user__email="alice@example.com")
+    event = AuditEvent.objects.filter(organization=organization).order_by("pk").first()
+    pages = [
+        ("overview", reverse("console:home")),
+        ("domains", reverse("domains:list")),
+        ("domain-add", reverse("domains:add")),
+        ("domain-verified", reverse("domains:detail", args=[verified.pk])),
+        ("domain-pending-verify", reverse("domains:verify", args=[pending.pk])),
+        ("domain-lapsing", reverse("domains:detail", args=[lapsing.pk])),
+        ("domain-lapsing-verify", reverse("domains:verify", args=[lapsing.pk])),
+        ("domain-delete", reverse("domains:delete", args=[pending.pk])),
+        ("users", reverse("console:users")),
+        ("user-add", reverse("members:add")),
+        ("user-remove", reverse("console:user_remove", args=[alice.pk])),
+        ("accounts", reverse("console:accounts")),
+        ("audit", reverse("console:audit")),
+        ("audit-event", reverse("console:audit_detail", args=[event.pk])),
+        ("imports", reverse("imports:domain", args=[verified.pk])),
+        ("report-confirm", reverse("imports:report_create", args=[verified.pk])),
+        ("import-job", reverse("imports:job", args=[job.pk])),
+        ("notify-confirm", reverse("imports:job_notify", args=[job.pk])),
+        ("start-confirm", reverse("imports:job_start", args=[job.pk])),
+    ]
+    public_pages = [
+        ("sign-in", reverse("console:login")),
+        ("sign-up", reverse("console:sign_up")),
+        ("sign-up-done", reverse("console:sign_up_done")),
+        ("password-reset", reverse("console:password_reset")),
+        ("password-reset-sent", reverse("console:password_reset_done")),
+        ("set-password-invalid", reverse("console:set_password", args=["xx", "bad-token"])),
+        ("verify-email-invalid", reverse("console:verify_email", args=["bad-token"])),
+    ]
+    return ConsoleWorld(owner=owner, pages=pages, public_pages=public_pages)
+
+
+def session_cookie(user, url: str) -> dict:
+    """A signed-in session for the browser (the sign-in form itself is tested elsewhere)."""
+    client = Client()
+    client.force_login(user)
+    return {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": url}
+
+
+def language_cookie(language: str, url: str) -> dict:
+    return {"name": "django_language", "value": language, "url": url}
