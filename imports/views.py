@@ -116,7 +116,7 @@ def job_csv(request, job_id):
     if not job.report_available:
         messages.error(request, _("The report is not ready yet."))
         return redirect("imports:job", job.pk)
-    response = StreamingHttpResponse(reports.csv_lines(job), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(reports.csv_chunks(job), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{reports.csv_filename(job)}"'
     response["Cache-Control"] = "no-store"
     return response

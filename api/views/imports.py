@@ -147,7 +147,7 @@ class ImportCsvView(ApiView):
         job = load_job(self.organization, pk)
         if not job.report_available:
             raise Problem(409, _("The report is not ready yet."), code="not_ready")
-        response = StreamingHttpResponse(reports.csv_lines(job), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(reports.csv_chunks(job), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{reports.csv_filename(job)}"'
         return response
 

@@ -15,7 +15,7 @@ from imports import reports, services
 from imports.models import AccessRequest, ImportJob, ImportRow
 from imports.selectors import import_section_context
 from imports.tests.conftest import make_world, population
-from imports.tests.factories import MembershipFactory, UserFactory
+from imports.tests.factories import AccountFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -313,3 +313,28 @@ def test_the_users_page_shows_the_users_one_import_job_imported(admin_client, wo
         organization=world.other_organization, domain=world.other_domain, domain_name="globex.test"
     )
     assert admin_client.get(reverse("imports:job_users", args=[other_job.pk])).status_code == 404
+
+
+@pytest.mark.postgres
+def test_the_database_writes_the_same_csv_as_python(world, people):
+    """COPY … TO STDOUT (PostgreSQL) and the Python writer (SQLite) give the same bytes, formulas
+    neutralised, quotes and line breaks escaped, labels in the reader's language."""
+    from django.db import connection
+    from django.utils import translation
+
+    from tests.support.missing import skip_or_fail
+
+    if connection.vendor != "postgresql":
+        skip_or_fail("the COPY path needs PostgreSQL (DATABASE_URL=postgres://...)", required_by="REQUIRE_SERVICES")
+    for local, name in (("=cmd", "=HYPERLINK(1)"), ("tab", "\tname"), ("cr", "\rname"), ("quote", 'say "hi", ok'),
+                        ("lines", "two\nlines"), ("山田", "山田 太郎"), ("blank", ""), ("-1", "-minus")):
+        user = UserFactory(email=f"{local}@example.com", full_name=name)
+        AccountFactory(owner=user, name=f"+{local}, workspace")
+    job = completed_job(world)
+    for language in ("en", "ja"):
+        with translation.override(language):
+            copied = b"".join(reports.csv_chunks(job))
+            written = "".join(reports.csv_lines(job)).encode()
+        assert copied.decode().splitlines() == written.decode().splitlines(), language
+        assert copied == written, language
+        assert copied.startswith(reports.BOM.encode())
