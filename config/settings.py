@@ -154,6 +154,8 @@ SUPPORT_URL = env("SUPPORT_URL", default="https://help.example.invalid/support")
 # --- Security ------------------------------------------------------------------------
 # PRODUCTION=1 turns on every secure default at once (each can still be set on its own).
 SESSION_COOKIE_HTTPONLY = True
+# Sessions are read from the shared cache when there is one (written through to the database).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db"
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=PRODUCTION)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=PRODUCTION)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)

@@ -5,8 +5,6 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 
-from console.models import Membership
-
 
 def admin_required(view):
     """Owners and Administrators only. Sets request.membership and request.organization.
@@ -17,7 +15,8 @@ def admin_required(view):
     @login_required
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        membership = Membership.objects.select_related("organization").filter(user=request.user).first()
+        # Loaded with the user by the authentication backend (no query of its own).
+        membership = getattr(request.user, "membership", None)
         if membership is None or not membership.is_admin:
             return render(request, "console/not_admin.html", {"membership": membership}, status=403)
         request.membership = membership
