@@ -247,19 +247,32 @@ def report_baseline(organization, job_id: int) -> dict:
 
 def copy_baseline(job, results: dict) -> None:
     """PostgreSQL writing the same rows as CSV with nothing of ours around it:
-    COPY (SELECT the columns) TO STDOUT, consumed — what the CSV is measured against."""
-    with measure(f"csv baseline (COPY) {job.rows_total // 1000}k", results) as box:
-        sql = (
-            "COPY (SELECT r.email, u.full_name, r.accounts_count, r.signed_up_at, r.email_verified, r.eligible, "
-            "r.reason, r.selected, r.notified_at, r.result, r.result_reason, r.processed_at "
-            "FROM imports_importrow r LEFT JOIN console_user u ON u.id = r.user_id "
-            "WHERE r.job_id = %s ORDER BY r.id) TO STDOUT WITH (FORMAT csv)"
-        )
-        rows = 0
-        with connection.cursor() as cursor, cursor.cursor.copy(sql, [job.pk]) as copy:
-            for data in copy:
-                rows += bytes(data).count(b"\n")
-        box["rows"] = rows
+    COPY (SELECT the columns) TO STDOUT, consumed — what the CSV is measured against. The same
+    columns include the accounts that will move (one aggregate per row); the bare table columns
+    without it are measured too, for reference."""
+    columns = (
+        "r.email, u.full_name, r.accounts_count, r.signed_up_at, r.email_verified, r.eligible, "
+        "r.reason, r.selected, r.notified_at, r.result, r.result_reason, r.processed_at"
+    )
+    moving = (
+        "LEFT JOIN LATERAL (SELECT string_agg(a.name, '; ' ORDER BY a.name, a.id) AS names FROM console_account a "
+        "WHERE a.owner_id = r.user_id AND a.organization_id IS NULL) moving ON TRUE "
+    )
+    variants = {
+        f"csv baseline (COPY) {job.rows_total // 1000}k": (f"{columns}, moving.names", moving),
+        f"csv baseline (COPY, no accounts) {job.rows_total // 1000}k": (columns, ""),
+    }
+    for name, (selected, join) in variants.items():
+        with measure(name, results) as box:
+            sql = (
+                f"COPY (SELECT {selected} FROM imports_importrow r LEFT JOIN console_user u ON u.id = r.user_id "  # noqa: S608
+                f"{join}WHERE r.job_id = %s ORDER BY r.id) TO STDOUT WITH (FORMAT csv)"
+            )
+            rows = 0
+            with connection.cursor() as cursor, cursor.cursor.copy(sql, [job.pk]) as copy:
+                for data in copy:
+                    rows += bytes(data).count(b"\n")
+            box["rows"] = rows
 
 
 def make_csv_job(organization, domain, rows: int) -> ImportJob:
@@ -373,9 +386,11 @@ def print_results(results, job, large_bytes):
     if small_r is None:
         return
     copy_r = results[f"csv baseline (COPY) {CSV_LARGE // 1000}k"]
+    bare_r = results[f"csv baseline (COPY, no accounts) {CSV_LARGE // 1000}k"]
     print(
         f"CSV vs COPY of the same columns: {large_r['rows_per_s']:,.0f} / {copy_r['rows_per_s']:,.0f} rows/s "
-        f"= {large_r['rows_per_s'] / copy_r['rows_per_s']:.2f} (goal ≥ 0.25)"
+        f"= {large_r['rows_per_s'] / copy_r['rows_per_s']:.2f} (goal ≥ 0.25); vs COPY without the accounts column: "
+        f"{large_r['rows_per_s'] / bare_r['rows_per_s']:.2f}"
     )
     print(
         f"CSV heap peak 10k → {CSV_LARGE // 1000}k rows: {small_r['heap_peak_mb']:.2f} → {large_r['heap_peak_mb']:.2f} MB "
