@@ -113,6 +113,7 @@ def main():
     parser.add_argument("--dispatch-minutes", type=float, default=15.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--members-every", type=int, default=5, help="one domain in N has managed users")
+    parser.add_argument("--profile", metavar="FILE", help="write cProfile statistics of the simulated days to FILE")
     args = parser.parse_args()
 
     database_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_months")
@@ -263,6 +264,12 @@ def main():
     dispatch_runs = claimed_total = emails_sent = 0
     wall_started = time.perf_counter()
     check_seconds = 0.0
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     while now < end:
         clock.set_now(now)
         if now >= next_day:
@@ -291,6 +298,9 @@ def main():
                   f"wall {time.perf_counter() - wall_started:.0f}s", flush=True)
     clock.set_now(end)
     wall = time.perf_counter() - wall_started
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
     emails_sent += len(getattr(mail, "outbox", []))
 
     # --- invariants -----------------------------------------------------------------------
