@@ -10,9 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Window
-from django.db.models.functions import RowNumber
+from django.db import connection, transaction
 
 from console import clock
 from domains.models import Domain, DomainCheck
@@ -27,11 +25,22 @@ class PurgeOutcome:
 
 
 def purgeable_check_ids(domain_ids: list[int], *, cutoff: datetime, keep_latest: int) -> list[int]:
-    """Checks of these domains older than `cutoff` and not among each one's `keep_latest` latest."""
-    ranked = DomainCheck.objects.filter(domain_id__in=domain_ids).annotate(
-        rank=Window(RowNumber(), partition_by=[F("domain_id")], order_by=[F("checked_at").desc(), F("pk").desc()])
+    """Checks of these domains older than `cutoff` and not among each one's `keep_latest` latest.
+
+    Raw SQL because the age test must apply after ranking (the ORM would rank only the old rows);
+    the (domain, -checked_at) index serves the ranking."""
+    if not domain_ids:
+        return []
+    table = connection.ops.quote_name(DomainCheck._meta.db_table)
+    in_list = ", ".join(["%s"] * len(domain_ids))
+    sql = (
+        "SELECT id FROM (SELECT id, checked_at, ROW_NUMBER() OVER "  # noqa: S608  (identifiers from model metadata)
+        f"(PARTITION BY domain_id ORDER BY checked_at DESC, id DESC) AS position FROM {table} "
+        f"WHERE domain_id IN ({in_list})) ranked WHERE position > %s AND checked_at < %s"
     )
-    return list(ranked.filter(rank__gt=keep_latest, checked_at__lt=cutoff).values_list("pk", flat=True))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*domain_ids, keep_latest, cutoff])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def purge_old_checks(
