@@ -13,6 +13,9 @@ import prometheus_client
 from celery.signals import task_failure, task_retry, task_success
 from prometheus_client import Counter, multiprocess
 
+# Counters only, no "_created" series beside each: half the lines, nothing lost for Prometheus.
+prometheus_client.disable_created_metrics()
+
 TASK_OUTCOMES = Counter(
     "admin_center_celery_tasks",
     "Celery tasks finished, by task name and outcome (succeeded, retried, failed).",
