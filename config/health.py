@@ -44,12 +44,13 @@ def _broker_ok() -> tuple[bool, str]:
 
 def _cache_ok() -> tuple[bool, str]:
     """Rate limits and sign-in throttles live in the cache: a write read back proves it works."""
-    key, value = "healthz:probe", secrets.token_hex(8)
+    # A key of its own per probe: concurrent probes must not read each other's value.
+    key = f"healthz:{secrets.token_hex(8)}"
     try:
-        cache.set(key, value, timeout=10)
-        if cache.get(key) != value:
-            return False, "value not read back"
-        return True, "ok"
+        cache.set(key, "1", timeout=10)
+        read_back = cache.get(key)
+        cache.delete(key)
+        return (True, "ok") if read_back == "1" else (False, "value not read back")
     except Exception as error:  # noqa: BLE001
         return False, error.__class__.__name__
 
