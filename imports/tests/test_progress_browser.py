@@ -5,8 +5,8 @@ the progress box."""
 
 import http.client
 import threading
-from importlib import import_module
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import import_module
 from urllib.parse import urlsplit
 
 import pytest
