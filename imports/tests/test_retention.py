@@ -52,3 +52,19 @@ def test_a_purge_past_its_time_budget_stops_between_batches(clock, settings):
     assert job.rows_purged_at is None  # marked only once every row is gone
     rest = retention.purge_finished_rows(rows_per_batch=2)
     assert rest.finished and rest.deleted == 4 and rest.jobs == 1
+
+
+def test_the_job_page_says_the_list_was_deleted_and_keeps_the_counts(client, clock, settings):
+    from django.urls import reverse
+
+    from console.models import Membership
+    from imports.tests.factories import MembershipFactory
+
+    settings.IMPORT_ROW_RETENTION_DAYS = 180
+    job = _job(clock, status=ImportJob.Status.COMPLETED, finished_days_ago=200)
+    admin = MembershipFactory(organization=job.organization, role=Membership.Role.OWNER).user
+    retention.purge_finished_rows()
+    client.force_login(admin)
+    page = client.get(reverse("imports:job", args=[job.pk])).content.decode()
+    assert "4 users were imported." in page
+    assert "The list of users in this report was deleted on" in page
