@@ -51,6 +51,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First and last: request latency and responses by status, around everything else.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -61,6 +63,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "console.middleware.ContentSecurityPolicyMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -256,6 +259,20 @@ CELERY_BEAT_SCHEDULE["imports.resume_stalled"] = {
 
 # --- Production shape and abuse protection ----------------------------------------
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# Error tracking: exceptions of the web and worker processes go to Sentry when a DSN is set.
+SENTRY_DSN = env("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env("SENTRY_ENVIRONMENT", default="")
+SENTRY_RELEASE = env("SENTRY_RELEASE", default="")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+if SENTRY_DSN:
+    from config.observability import init_sentry
+
+    init_sentry(
+        SENTRY_DSN,
+        environment=SENTRY_ENVIRONMENT,
+        release=SENTRY_RELEASE,
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+    )
 # Checks that reach out to the Internet (Verify / Re-validate): per domain and per organization.
 VERIFY_RATE_PER_DOMAIN = env.int("VERIFY_RATE_PER_DOMAIN", default=10)  # per VERIFY_RATE_WINDOW_SECONDS
 VERIFY_RATE_PER_ORGANIZATION = env.int("VERIFY_RATE_PER_ORGANIZATION", default=60)
@@ -290,6 +307,21 @@ CELERY_BEAT_SCHEDULE.update(
     }
 )
 DOMAIN_CHECK_WRITE_CHUNK = env.int("DOMAIN_CHECK_WRITE_CHUNK", default=100)  # results written per bulk write
+
+# --- Retention: the tables that grow forever are trimmed in small batches -------------------
+DOMAIN_CHECK_RETENTION_DAYS = env.int("DOMAIN_CHECK_RETENTION_DAYS", default=400)
+DOMAIN_CHECK_KEEP_LATEST = env.int("DOMAIN_CHECK_KEEP_LATEST", default=50)  # per domain, whatever their age
+IMPORT_ROW_RETENTION_DAYS = env.int("IMPORT_ROW_RETENTION_DAYS", default=180)  # after the job finished
+RETENTION_BATCH_DOMAINS = env.int("RETENTION_BATCH_DOMAINS", default=200)  # domains per purge transaction
+RETENTION_BATCH_ROWS = env.int("RETENTION_BATCH_ROWS", default=5000)  # import rows per purge transaction
+RETENTION_TIME_BUDGET_SECONDS = env.float("RETENTION_TIME_BUDGET_SECONDS", default=60.0)  # then re-queued
+RETENTION_SWEEP_SECONDS = env.float("RETENTION_SWEEP_SECONDS", default=21600.0)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "domains.purge_old_checks": {"task": "domains.purge_old_checks", "schedule": RETENTION_SWEEP_SECONDS},
+        "imports.purge_finished_rows": {"task": "imports.purge_finished_rows", "schedule": RETENTION_SWEEP_SECONDS},
+    }
+)
 
 # --- Public API (/api/v1) ---------------------------------------------------------------
 API_TOKEN_PREFIX = "adc_live_"  # noqa: S105  (not a secret: the fixed prefix secret scanners match on)

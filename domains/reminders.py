@@ -19,7 +19,9 @@ def send_due_reminders(*, now: datetime | None = None) -> int:
     """Send every due reminder; returns how many domains got one."""
     now = now or clock.now()
     sent = 0
-    for domain_id in list(Domain.objects.reminder_candidates(now).values_list("pk", flat=True)):
+    # Decided on a light read first, so an hourly sweep locks only the domains with one due.
+    candidates = Domain.objects.reminder_candidates(now).only("pk", "status", "grace_deadline", "reminders_sent")
+    for domain_id in [d.pk for d in candidates if d.reminder_due(now) is not None]:
         with transaction.atomic():
             domain = Domain.objects.select_for_update().select_related("organization").filter(pk=domain_id).first()
             threshold = domain.reminder_due(now) if domain is not None else None

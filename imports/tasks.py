@@ -10,7 +10,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError
 
-from imports import services
+from imports import retention, services
 
 logger = logging.getLogger(__name__)
 
@@ -48,3 +48,13 @@ def send_notices(job_id: int) -> int:
 def resume_stalled() -> list[int]:
     """Beat sweep: resume jobs whose heartbeat stopped (worker crash or restart)."""
     return services.resume_stalled()
+
+
+@shared_task(name="imports.purge_finished_rows", ignore_result=True)
+def purge_finished_rows() -> int:
+    """Delete the rows of completed jobs past retention (counts kept); a run that reaches its
+    time budget queues the next one."""
+    outcome = retention.purge_finished_rows()
+    if not outcome.finished:
+        purge_finished_rows.delay()
+    return outcome.deleted
