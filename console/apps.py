@@ -8,3 +8,4 @@ class ConsoleConfig(AppConfig):
 
     def ready(self):
         from console import receivers  # noqa: F401  (connects the sign-in audit receivers)
+        from console import registration  # noqa: F401  (registers its e-mails' link builders)

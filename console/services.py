@@ -91,10 +91,20 @@ def make_one_managed(*, user: User, organization: Organization, **options) -> Me
 
 def send_added(user: User, organization: Organization) -> None:
     """Tell an existing user they are now a managed user of `organization` (after commit)."""
-    emails.send_to_user_on_commit(
+    emails.queue_to_user(
         "console_added",
         user=user,
-        context={"organization": organization.name, "login_url": emails.absolute_url(reverse("console:login"))},
+        params={"organization": organization.name, "login_url": emails.absolute_url(reverse("console:login"))},
+    )
+
+
+def send_invitation(user: User, organization: Organization, *, actor: User | None) -> None:
+    """Invite a user without a password to set one (the link is made when the e-mail is sent)."""
+    emails.queue_to_user(
+        "console_invitation",
+        user=user,
+        params={"organization": organization.name, "inviter": actor.display_name if actor else organization.name},
+        reference=f"console.invitation:{user.pk}",
     )
 
 
@@ -169,9 +179,7 @@ def remove_member(
         detail={"role": role, "accounts_released": released, **({"reason": reason} if reason else {})},
     )
     if notify:
-        emails.send_to_user_on_commit(
-            "console_removed", user=user, context={"organization": organization.name, "reason": reason}
-        )
+        emails.queue_to_user("console_removed", user=user, params={"organization": organization.name, "reason": reason})
     return user
 
 
