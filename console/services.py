@@ -18,7 +18,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from console import audit, bulk, clock, emails
+from console import audit, bulk, clock, emails, registration
 from console.errors import ConsoleError
 from console.models import Account, AuditEvent, Membership, Organization, User, normalise_email
 
@@ -106,6 +106,27 @@ def send_invitation(user: User, organization: Organization, *, actor: User | Non
         params={"organization": organization.name, "inviter": actor.display_name if actor else organization.name},
         reference=f"console.invitation:{user.pk}",
     )
+
+
+def invitation_pending(membership: Membership) -> bool:
+    """Invited and the invitation not yet accepted (no password set)."""
+    return membership.joined_via == Membership.JoinedVia.INVITED and not membership.user.has_usable_password()
+
+
+@transaction.atomic
+def resend_invitation(*, membership: Membership, actor: User | None, client_address: str = "") -> None:
+    """Send a pending invitation again, with a fresh set-password link. Rate-limited like every
+    invitation (per recipient and per client address); refused once the invitation is accepted."""
+    membership = Membership.objects.select_related("user", "organization").get(pk=membership.pk)
+    if not invitation_pending(membership):
+        raise ConsoleError(
+            _("%(email)s has already accepted the invitation: there is nothing to resend.")
+            % {"email": membership.user.email},
+            code="invitation_accepted",
+        )
+    registration.limit_mail("invitation", to=membership.user.email, client_address=client_address)
+    audit.record("user.invitation_resent", organization=membership.organization, actor=actor, target=membership.user)
+    send_invitation(membership.user, membership.organization, actor=actor)
 
 
 def other_owners_exist(membership: Membership) -> bool:
