@@ -307,7 +307,8 @@ def deliver(record_ids: Sequence[int]) -> Delivery:
 
 def _provider_message_id(email) -> str:
     status = getattr(email, "anymail_status", None)  # set by django-anymail backends
-    return str(status.message_id or "")[:255] if status is not None and status.message_id else ""
+    message_id = status.message_id if status is not None else None
+    return "" if message_id is None else str(message_id)[:255]
 
 
 def requeue_overdue(*, limit: int = 10000) -> int:
