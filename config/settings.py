@@ -278,6 +278,7 @@ IMPORT_RESUME_SWEEP_SECONDS = env.float("IMPORT_RESUME_SWEEP_SECONDS", default=1
 IMPORT_CHUNK_DELAY_SECONDS = env.float("IMPORT_CHUNK_DELAY_SECONDS", default=0.0)  # tests only: slows chunks
 IMPORT_CSV_CHUNK_SIZE = env.int("IMPORT_CSV_CHUNK_SIZE", default=2000)
 IMPORT_ROWS_PER_PAGE = env.int("IMPORT_ROWS_PER_PAGE", default=50)
+IMPORT_REPORT_SOFT_TIME_LIMIT = env.int("IMPORT_REPORT_SOFT_TIME_LIMIT", default=1800)
 CELERY_BEAT_SCHEDULE["imports.resume_stalled"] = {
     "task": "imports.resume_stalled",
     "schedule": IMPORT_RESUME_SWEEP_SECONDS,
