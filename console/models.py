@@ -254,6 +254,8 @@ class OutboundEmail(models.Model):
     objects = OutboundEmailQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("outbound e-mail")
+        verbose_name_plural = _("outbound e-mails")
         ordering = ["-created_at", "-pk"]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"]),
