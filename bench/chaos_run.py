@@ -437,7 +437,8 @@ def main(argv=None) -> int:  # noqa: C901, PLR0915  (one story, told in order)
             fault(f"smtp refuses connections for {args.smtp_outage_seconds:.0f} s")
             smtp.stop()
             smtp_back_at = time.monotonic() + args.smtp_outage_seconds
-            threading.Timer(args.smtp_outage_seconds, smtp.start).start()
+            threading.Timer(args.smtp_outage_seconds, lambda: (smtp.start(), log("  smtp back"))).start()
+            continue
         elif kind == "worker":
             fault("worker SIGKILL (whole process group)")
             with worker.lock:  # down for a moment, as a host reboot
