@@ -151,6 +151,30 @@ STORAGES = {
 EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Admin Center <no-reply@admin-center.invalid>")
+# Optional production backend through django-anymail: ANYMAIL_ESP=mailgun (or amazon_ses,
+# postmark, sendgrid, …) and that provider's settings as ANYMAIL_<NAME> (e.g. ANYMAIL_MAILGUN_API_KEY).
+ANYMAIL_ESP = env("ANYMAIL_ESP", default="")
+if ANYMAIL_ESP:
+    EMAIL_BACKEND = f"anymail.backends.{ANYMAIL_ESP}.EmailBackend"
+    ANYMAIL = {
+        name.removeprefix("ANYMAIL_"): env(name)
+        for name in sorted(environ.Env.ENVIRON)
+        if name.startswith("ANYMAIL_") and name != "ANYMAIL_ESP"
+    }
+# Seconds an SMTP connect, command or reply may take before the attempt counts as failed.
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=30.0)
+# Every e-mail is a console.OutboundEmail record sent by the console.send_emails task.
+EMAIL_BATCH_SIZE = env.int("EMAIL_BATCH_SIZE", default=50)  # records per task (one SMTP connection)
+EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=12)  # then the record ends failed
+EMAIL_RETRY_BACKOFF_SECONDS = env.float("EMAIL_RETRY_BACKOFF_SECONDS", default=15.0)  # doubled per attempt
+EMAIL_RETRY_BACKOFF_MAX_SECONDS = env.float("EMAIL_RETRY_BACKOFF_MAX_SECONDS", default=1800.0)
+EMAIL_TASK_SOFT_TIME_LIMIT = env.int("EMAIL_TASK_SOFT_TIME_LIMIT", default=240)
+# A claim outlives the task's hard limit, so a live sender is never raced by a requeue.
+EMAIL_LEASE_SECONDS = env.int("EMAIL_LEASE_SECONDS", default=EMAIL_TASK_SOFT_TIME_LIMIT + 120)
+EMAIL_SWEEP_SECONDS = env.float("EMAIL_SWEEP_SECONDS", default=60.0)  # beat: requeue lost records
+EMAIL_REQUEUE_GRACE_SECONDS = env.int("EMAIL_REQUEUE_GRACE_SECONDS", default=120)
+# Tests only: send in the committing process (still through the task) instead of the queue.
+EMAIL_DELIVER_INLINE = env.bool("EMAIL_DELIVER_INLINE", default=False)
 CONSOLE_BASE_URL = env("CONSOLE_BASE_URL", default="http://127.0.0.1:8000")
 SUPPORT_URL = env("SUPPORT_URL", default="https://help.example.invalid/support")
 
@@ -202,6 +226,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# No task may pin a worker: the soft limit raises inside the task, the hard one kills the
+# process (prefork pool). Tasks that legitimately run longer set their own.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 # Checks and imports on separate queues so a large import never delays re-checks.
 CELERY_TASK_ROUTES = {
     "domains.*": {"queue": "checks"},
@@ -209,6 +237,7 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BEAT_SCHEDULE = {
     "console.heartbeat": {"task": "console.heartbeat", "schedule": env.float("HEARTBEAT_SECONDS", default=60.0)},
+    "console.requeue_emails": {"task": "console.requeue_emails", "schedule": EMAIL_SWEEP_SECONDS},
 }
 
 # --- Admin Center rules -----------------------------------------------------------------
@@ -252,6 +281,7 @@ IMPORT_RESUME_SWEEP_SECONDS = env.float("IMPORT_RESUME_SWEEP_SECONDS", default=1
 IMPORT_CHUNK_DELAY_SECONDS = env.float("IMPORT_CHUNK_DELAY_SECONDS", default=0.0)  # tests only: slows chunks
 IMPORT_CSV_CHUNK_SIZE = env.int("IMPORT_CSV_CHUNK_SIZE", default=2000)
 IMPORT_ROWS_PER_PAGE = env.int("IMPORT_ROWS_PER_PAGE", default=50)
+IMPORT_REPORT_SOFT_TIME_LIMIT = env.int("IMPORT_REPORT_SOFT_TIME_LIMIT", default=1800)
 CELERY_BEAT_SCHEDULE["imports.resume_stalled"] = {
     "task": "imports.resume_stalled",
     "schedule": IMPORT_RESUME_SWEEP_SECONDS,

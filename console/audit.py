@@ -89,6 +89,7 @@ ACTION_LABELS = {
     "user.signed_up": _("User signed up"),
     "user.email_verified": _("E-mail address verified"),
     "user.invited": _("User invited"),
+    "user.invitation_resent": _("Invitation sent again"),
     "user.added": _("User added"),
     "user.auto_added": _("User added automatically at sign-up"),
     "user.auto_add_refused": _("Automatic adding refused"),

@@ -200,3 +200,67 @@ class TaskHeartbeat(models.Model):
 
     def __str__(self):
         return f"{self.name} @ {self.last_run_at:%Y-%m-%d %H:%M:%S}"
+
+
+class OutboundEmailQuerySet(models.QuerySet):
+    def claimable(self, now):
+        """Queued, or being sent by a worker whose lease ran out (it died mid-send)."""
+        return self.filter(
+            models.Q(status=OutboundEmail.Status.QUEUED)
+            | models.Q(status=OutboundEmail.Status.SENDING, lease_expires_at__lte=now)
+        )
+
+    def overdue(self, now, grace):
+        """Claimable records no task is going to pick up: queued and due for longer than `grace`
+        (their message was lost with the broker or a killed worker), or with an expired lease."""
+        return self.filter(
+            models.Q(status=OutboundEmail.Status.QUEUED, next_attempt_at__lte=now - grace)
+            | models.Q(status=OutboundEmail.Status.SENDING, lease_expires_at__lte=now)
+        )
+
+
+class OutboundEmail(models.Model):
+    """One e-mail to one recipient: written in the transaction that causes it, sent by the
+    worker, rendered at send time in the recipient's language from `params` (ids and plain
+    values, never secrets such as links with tokens)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    # The Message-ID header: the same on every attempt, so a receiver can drop a duplicate.
+    message_id = models.CharField(max_length=255, unique=True)
+    template = models.CharField(max_length=100)
+    recipient = models.EmailField(max_length=254)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="emails"
+    )
+    language = models.CharField(max_length=10, blank=True)  # when there is no user to ask
+    params = models.JSONField(default=dict, blank=True)
+    # What the e-mail is about, for the pages that show it (e.g. "imports.job:42").
+    reference = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    provider_message_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=clock.now, db_index=True)
+    next_attempt_at = models.DateTimeField(default=clock.now)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OutboundEmailQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("outbound e-mail")
+        verbose_name_plural = _("outbound e-mails")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["reference", "status"]),
+        ]
+
+    def __str__(self):
+        return f"{self.template} to {self.recipient} ({self.status})"

@@ -131,10 +131,10 @@ def sign_up(
     existing = User.objects.filter(email__iexact=email).first()
     if existing is not None:
         make_password(password)  # the same work as creating a user, so timing tells nothing
-        emails.send_to_user_on_commit(
+        emails.queue_to_user(
             "console_account_exists",
             user=existing,
-            context={
+            params={
                 "login_url": emails.absolute_url(reverse("console:login")),
                 "reset_url": emails.absolute_url(reverse("console:password_reset")),
             },
@@ -150,11 +150,7 @@ def sign_up(
 
 def send_verification_email(*, user: User, client_address: str = "") -> None:
     limit_mail("verify_email", to=user.email, client_address=client_address)
-    emails.send_to_user_on_commit(
-        "console_verify_email",
-        user=user,
-        context={"verify_url": email_verification_url(user), "days": EMAIL_VERIFICATION_MAX_AGE.days},
-    )
+    emails.queue_to_user("console_verify_email", user=user)
 
 
 @transaction.atomic
@@ -185,8 +181,32 @@ def send_password_reset(email: str) -> bool:
     user = User.objects.filter(email__iexact=normalise_email(email), is_active=True).first()
     if user is None or not user.has_usable_password():
         return False
-    emails.send_to_user(
-        "console_password_reset", user=user, context={"reset_url": set_password_url(user)}
-    )
+    emails.queue_to_user("console_password_reset", user=user)
     audit.record("user.password_reset_sent", actor_kind="system", target=user)
     return True
+
+
+# --- Links made when the e-mail is sent (the record keeps no token) -----------------------
+
+
+def _invitation_context(params: dict, user: User | None) -> dict:
+    if user is None:
+        raise emails.NothingToSend("The invited user no longer exists.")
+    return {**params, "set_password_url": set_password_url(user)}
+
+
+def _verify_email_context(params: dict, user: User | None) -> dict:
+    if user is None:
+        raise emails.NothingToSend("The user no longer exists.")
+    return {"verify_url": email_verification_url(user), "days": EMAIL_VERIFICATION_MAX_AGE.days}
+
+
+def _password_reset_context(params: dict, user: User | None) -> dict:
+    if user is None or not user.is_active or not user.has_usable_password():
+        raise emails.NothingToSend("The user no longer exists or has no password to reset.")
+    return {"reset_url": set_password_url(user)}
+
+
+emails.register("console_invitation", _invitation_context)
+emails.register("console_verify_email", _verify_email_context)
+emails.register("console_password_reset", _password_reset_context)

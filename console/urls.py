@@ -36,6 +36,7 @@ urlpatterns = [
     path("users/", views.user_list, name="users"),
     path("users/<int:pk>/role/", views.user_change_role, name="user_change_role"),
     path("users/<int:pk>/remove/", views.user_remove, name="user_remove"),
+    path("users/<int:pk>/resend-invitation/", views.user_resend_invitation, name="user_resend_invitation"),
     path("accounts/", views.account_list, name="accounts"),
     path("audit/", views.audit_list, name="audit"),
     path("audit/<int:pk>/", views.audit_detail, name="audit_detail"),

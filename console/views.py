@@ -98,6 +98,21 @@ def user_change_role(request, pk):
 
 @admin_required
 @require_http_methods(["GET", "POST"])
+def user_resend_invitation(request, pk):
+    membership = get_for_organization(Membership.objects.select_related("user"), request.organization, pk=pk)
+    if request.method == "POST":
+        try:
+            services.resend_invitation(membership=membership, actor=request.user, client_address=client_address(request))
+        except ConsoleError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("The invitation was sent again to %(email)s.") % {"email": membership.user.email})
+        return redirect("console:users")
+    return render(request, "console/user_resend_invitation.html", {"membership": membership})
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
 def user_remove(request, pk):
     membership = get_for_organization(Membership.objects.select_related("user"), request.organization, pk=pk)
     if request.method == "POST":

@@ -88,11 +88,7 @@ def _remove_members(domain: Domain, outcome: ExpiryOutcome, *, reason: str, now,
         )
         outcome.removed.append(user.email)
         outcome.removed_ids.append(user.pk)
-        transaction.on_commit(
-            lambda user_id=user.pk: notifications.send_user_removed(
-                user_id=user_id, organization_name=organization.name, domain_name=domain.name
-            )
-        )
+        notifications.send_user_removed(user_id=user.pk, organization_name=organization.name, domain_name=domain.name)
     return skipped_ids
 
 
@@ -131,11 +127,7 @@ def expire_domain(*, domain_id: int, actor=None, actor_kind: str = AuditEvent.Ac
             },
         )
         removed_ids = list(outcome.removed_ids)
-        transaction.on_commit(
-            lambda: notifications.send_domain_deleted(
-                domain_id=domain_id, removed_user_ids=removed_ids, skipped_user_ids=skipped_ids
-            )
-        )
+        notifications.send_domain_deleted(domain_id=domain_id, removed_user_ids=removed_ids, skipped_user_ids=skipped_ids)
     logger.info("domain expired domain=%s organization=%s removed=%d skipped=%d",
                 outcome.domain_name, outcome.organization_id, len(outcome.removed), len(outcome.skipped))
     return outcome

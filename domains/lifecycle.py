@@ -157,9 +157,9 @@ def _actor_kind(trigger: str) -> str:
     }[trigger]
 
 
-def _after_commit(event: str, domain: Domain, check: DomainCheck | None) -> None:
-    domain_id, check_id = domain.pk, check.pk if check else None
-    transaction.on_commit(lambda: notifications.domain_state_changed(domain_id=domain_id, event=event, check_id=check_id))
+def _notify(event: str, domain: Domain, check: DomainCheck | None) -> None:
+    # In the transaction of the change: the e-mail records commit (or roll back) with it.
+    notifications.domain_states_changed([(domain, event, check)])
 
 
 def _new_check(domain, result, *, now, trigger, actor, due_at) -> DomainCheck:
@@ -311,7 +311,7 @@ def apply_check_result(
                 target=domain,
                 detail=_event_detail(domain, result, check),
             )
-            _after_commit(event, domain, check)
+            _notify(event, domain, check)
         _log(domain, trigger, result.outcome)
         return Applied(check, event)
 
@@ -423,8 +423,8 @@ def _apply_bulk(items, *, now, trigger, kind) -> BulkOutcome:
                 for event, domain, result, check in audits
             ]
         )
-        for event, domain, _result, check in audits:
-            _after_commit(event, domain, check)
+        notifications.domain_states_changed([(domain, event, check) for event, domain, _result, check in audits])
+        for event, domain, _result, _check in audits:
             events.append((domain.pk, event))
     # One line per check (domain, organization, outcome), as on the single path.
     if logger.isEnabledFor(logging.INFO):

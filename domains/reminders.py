@@ -36,8 +36,6 @@ def send_due_reminders(*, now: datetime | None = None) -> int:
                 target=domain,
                 detail={"days_left": threshold, "grace_deadline": domain.grace_deadline.isoformat()},
             )
-            transaction.on_commit(
-                lambda domain_id=domain.pk, days=threshold: notifications.send_reminder(domain_id=domain_id, days_left=days)
-            )
+            notifications.send_reminder(domain_id=domain.pk, days_left=threshold)
             sent += 1
     return sent

@@ -17,7 +17,14 @@ logger = logging.getLogger(__name__)
 TRANSIENT = {"autoretry_for": (OperationalError,), "retry_backoff": 1, "retry_backoff_max": 60, "max_retries": 8}
 
 
-@shared_task(name="imports.build_report", acks_late=True, **TRANSIENT)
+# A report is one transaction over every user at the domain: millions take minutes, not seconds.
+@shared_task(
+    name="imports.build_report",
+    acks_late=True,
+    soft_time_limit=settings.IMPORT_REPORT_SOFT_TIME_LIMIT,
+    time_limit=settings.IMPORT_REPORT_SOFT_TIME_LIMIT + 60,
+    **TRANSIENT,
+)
 def build_report(job_id: int) -> bool:
     """Build the job's report; a repeated or late message finds nothing to do."""
     try:

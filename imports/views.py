@@ -87,6 +87,7 @@ def job_detail(request, job_id):
         "jobs": selectors.jobs_for_domain(job.domain),
         "has_feature": job.organization.has_feature(services.FEATURE),
         "selectable": job.status == ImportJob.Status.REPORT_READY,
+        "notices": selectors.notice_delivery(job),
     }
     if job.status == ImportJob.Status.REPORT_READY:
         context["notice_en"] = services.render_notice(job, "en")

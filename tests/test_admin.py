@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
+from console import emails
 from console.models import TaskHeartbeat, User
 from imports.models import AccessRequest
 from tests.support.two_organizations import build_world
@@ -19,6 +20,7 @@ def superuser_client(db, clock, dns_settings):
     Group.objects.create(name="Support")
     TaskHeartbeat.objects.beat("heartbeat", clock.now())
     superuser = User.objects.create_superuser("operator@support.example", password="a-good-password-123")
+    emails.queue_to_user("console_added", user=superuser, params={"organization": "Support"})
     client = Client(raise_request_exception=False)
     client.force_login(superuser)
     return client

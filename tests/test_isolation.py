@@ -64,6 +64,7 @@ OBJECT_KINDS = {
     ("imports:job_check_new", "job_id"): "job",
     ("console:user_change_role", "pk"): "membership",
     ("console:user_remove", "pk"): "membership",
+    ("console:user_resend_invitation", "pk"): "membership",
     ("console:audit_detail", "pk"): "audit_event",
     ("api_tokens:revoke", "pk"): "api_token",
     ("api:domain", "pk"): "domain",
