@@ -25,7 +25,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from console import audit, bulk, clock
+from console import audit, bulk, clock, events
+from console.messages import Message
 from console.models import AuditEvent
 from domains import notifications, verifiers
 from domains.models import Domain, DomainCheck
@@ -160,6 +161,31 @@ def _actor_kind(trigger: str) -> str:
 def _after_commit(event: str, domain: Domain, check: DomainCheck | None) -> None:
     domain_id, check_id = domain.pk, check.pk if check else None
     transaction.on_commit(lambda: notifications.domain_state_changed(domain_id=domain_id, event=event, check_id=check_id))
+
+
+_ANNOUNCED = {
+    VERIFIED_EVENT: events.DOMAIN_VERIFIED,
+    FAILING_EVENT: events.DOMAIN_CHECK_FAILED,
+    REVALIDATED_EVENT: events.DOMAIN_REVALIDATED,
+}
+
+
+def _announce(event: str, domain: Domain, check: DomainCheck) -> None:
+    """The transition as an event for the organization's tools (inside the transaction)."""
+    diagnostics = [Message.from_json(item) for item in check.diagnostics or []]
+    data = {
+        "domain": events.domain_data(domain),
+        "check": {
+            "id": check.pk,
+            "method": check.method,
+            "outcome": check.outcome,
+            "detail": check.detail,
+            "diagnostics": [item.english() for item in diagnostics if item is not None],
+        },
+    }
+    if event == FAILING_EVENT:
+        data.update(failing_since=events.iso(domain.failing_since), grace_deadline=events.iso(domain.grace_deadline))
+    events.emit(_ANNOUNCED[event], organization_id=domain.organization_id, data=data)
 
 
 def _new_check(domain, result, *, now, trigger, actor, due_at) -> DomainCheck:
@@ -311,6 +337,7 @@ def apply_check_result(
                 target=domain,
                 detail=_event_detail(domain, result, check),
             )
+            _announce(event, domain, check)
             _after_commit(event, domain, check)
         _log(domain, trigger, result.outcome)
         return Applied(check, event)
@@ -424,6 +451,7 @@ def _apply_bulk(items, *, now, trigger, kind) -> BulkOutcome:
             ]
         )
         for event, domain, _result, check in audits:
+            _announce(event, domain, check)
             _after_commit(event, domain, check)
             events.append((domain.pk, event))
     # One line per check (domain, organization, outcome), as on the single path.

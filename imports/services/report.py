@@ -23,7 +23,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
-from console import audit, bulk, clock
+from console import audit, bulk, clock, events
 from console.admission import person_refusal_sql
 from console.errors import ConsoleError
 from console.models import Account, AuditEvent, User
@@ -176,5 +176,14 @@ def build_report(job_id: int) -> bool:
             actor_kind=AuditEvent.ActorKind.SYSTEM,
             target=job,
             detail={"rows": counts["total"], "eligible": counts["eligible"]},
+        )
+        events.emit(
+            events.IMPORT_REPORT_READY,
+            organization_id=job.organization_id,
+            data={
+                "import_job": {"id": job.pk, "domain": job.domain_name},
+                "rows": counts["total"],
+                "eligible": counts["eligible"],
+            },
         )
     return True
