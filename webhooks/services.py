@@ -294,7 +294,7 @@ def _record(delivery: Delivery, *, until: datetime, started: datetime, posted, e
     elif now - delivery.event.created_at >= timedelta(hours=settings.WEBHOOK_RETRY_FOR_HOURS):
         fields.update(status=Delivery.Status.FAILED, next_attempt_at=None)
     else:
-        fields.update(next_attempt_at=now + retry_delay(delivery.attempts + 1))
+        fields.update(next_attempt_at=now + retry_delay(delivery.attempts))  # attempts counts this one
     # Only while the lease is ours: a redelivery clicked meanwhile keeps its own schedule.
     Delivery.objects.filter(pk=delivery.pk, next_attempt_at=until).update(**fields)
     if error is None:
