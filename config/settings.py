@@ -342,6 +342,11 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Audit trail --------------------------------------------------------------------------
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=730)  # 0: keep for ever
+AUDIT_EXPORT_CHUNK_SIZE = env.int("AUDIT_EXPORT_CHUNK_SIZE", default=2000)  # rows per cursor fetch
+CELERY_BEAT_SCHEDULE["console.purge_audit_events"] = {"task": "console.purge_audit_events", "schedule": 86400.0}
+
 # --- Webhooks -----------------------------------------------------------------------------
 WEBHOOK_MAX_ENDPOINTS_PER_ORGANIZATION = env.int("WEBHOOK_MAX_ENDPOINTS_PER_ORGANIZATION", default=20)
 WEBHOOK_DELIVERY_DEADLINE_SECONDS = env.float("WEBHOOK_DELIVERY_DEADLINE_SECONDS", default=15.0)  # whole attempt

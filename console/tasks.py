@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from console import clock, registration
+from console import audit, clock, registration
 from console.models import TaskHeartbeat
 
 
@@ -16,3 +16,9 @@ def heartbeat():
 def send_password_reset(email: str) -> bool:
     """Send a requested password-reset link, if the address has a user to send it to."""
     return registration.send_password_reset(email)
+
+
+@shared_task(name="console.purge_audit_events")
+def purge_audit_events() -> int:
+    """Delete audit events older than AUDIT_RETENTION_DAYS (0 keeps them for ever)."""
+    return audit.purge_expired()

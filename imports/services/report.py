@@ -187,3 +187,15 @@ def build_report(job_id: int) -> bool:
             },
         )
     return True
+
+
+def record_csv_download(*, job: ImportJob, actor, where: dict) -> None:
+    """Audit a download of the report's CSV (personal data: names and addresses of people),
+    with the client address and user agent."""
+    audit.record(
+        "imports.report_downloaded",
+        organization=job.organization,
+        actor=actor,
+        target=job,
+        detail={"domain": job.domain_name, "rows": job.rows_total, **where},
+    )
