@@ -139,7 +139,8 @@ def audit_list(request):
         date_to=filters.get("date_to"),
     )
     export_format = request.GET.get("format", "")
-    if export_format in audit_export.FORMATS:
+    # Filters that do not validate export nothing: the page shows what to fix.
+    if export_format in audit_export.FORMATS and form.is_valid():
         return _audit_export(request, events, export_format, filters)
     query = _query_without_page(request)
     context = {"filter_form": form, "page_obj": _page(request, events), "query": query}
