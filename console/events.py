@@ -41,15 +41,21 @@ TYPES = (
 
 def emit(event_type: str, *, organization_id: int, data: dict) -> None:
     """Announce one event; call it inside the transaction that makes the change."""
-    emit_many(event_type, organization_id=organization_id, items=[data])
+    announce(event_type, [(organization_id, data)])
 
 
 def emit_many(event_type: str, *, organization_id: int, items: list[dict]) -> None:
-    """Announce one event per item (a batch written by one statement announces as one call)."""
+    """Announce one event per item of one organization (a batch written by one statement)."""
+    announce(event_type, [(organization_id, data) for data in items])
+
+
+def announce(event_type: str, occurrences: list[tuple[int, dict]]) -> None:
+    """Announce events of one type for any organizations at once: the batch paths (the
+    scheduled sweep) pay for their listeners once per type, not once per domain."""
     if event_type not in TYPES:
         raise ValueError(f"unknown event type {event_type}")
-    if items:
-        signals.event_occurred.send(sender=None, organization_id=organization_id, event_type=event_type, items=items)
+    if occurrences:
+        signals.event_occurred.send(sender=None, event_type=event_type, occurrences=occurrences)
 
 
 def domain_data(domain) -> dict:

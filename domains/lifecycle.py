@@ -170,8 +170,8 @@ _ANNOUNCED = {
 }
 
 
-def _announce(event: str, domain: Domain, check: DomainCheck) -> None:
-    """The transition as an event for the organization's tools (inside the transaction)."""
+def _announcement(event: str, domain: Domain, check: DomainCheck) -> dict:
+    """What the organization's tools are told about a transition."""
     diagnostics = [Message.from_json(item) for item in check.diagnostics or []]
     data = {
         "domain": events.domain_data(domain),
@@ -185,7 +185,14 @@ def _announce(event: str, domain: Domain, check: DomainCheck) -> None:
     }
     if event == FAILING_EVENT:
         data.update(failing_since=events.iso(domain.failing_since), grace_deadline=events.iso(domain.grace_deadline))
-    events.emit(_ANNOUNCED[event], organization_id=domain.organization_id, data=data)
+    return data
+
+
+def _announce(transitions: list[tuple[str, Domain, DomainCheck]]) -> None:
+    """The transitions as events (inside the transaction), one announcement per event type."""
+    for event, announced in _ANNOUNCED.items():
+        occurrences = [(d.organization_id, _announcement(e, d, c)) for e, d, c in transitions if e == event]
+        events.announce(announced, occurrences)
 
 
 def _new_check(domain, result, *, now, trigger, actor, due_at) -> DomainCheck:
@@ -337,7 +344,7 @@ def apply_check_result(
                 target=domain,
                 detail=_event_detail(domain, result, check),
             )
-            _announce(event, domain, check)
+            _announce([(event, domain, check)])
             _after_commit(event, domain, check)
         _log(domain, trigger, result.outcome)
         return Applied(check, event)
@@ -450,8 +457,8 @@ def _apply_bulk(items, *, now, trigger, kind) -> BulkOutcome:
                 for event, domain, result, check in audits
             ]
         )
+        _announce([(event, domain, check) for event, domain, _result, check in audits])
         for event, domain, _result, check in audits:
-            _announce(event, domain, check)
             _after_commit(event, domain, check)
             events.append((domain.pk, event))
     # One line per check (domain, organization, outcome), as on the single path.

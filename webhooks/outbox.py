@@ -3,6 +3,7 @@ the state change, so an event exists exactly when the change committed. Each del
 queued after commit; the dispatcher picks up whatever a stopped worker never took."""
 
 import secrets
+from collections import defaultdict
 
 from console import clock, queue
 from webhooks.models import Delivery, Endpoint, Event
@@ -27,10 +28,20 @@ def envelope(*, public_id: str, event_type: str, organization_id: int, data: dic
 
 
 def write(*, organization_id: int, event_type: str, items: list[dict], endpoints: list[Endpoint]) -> list[Delivery]:
-    """Events for `items` and their deliveries to `endpoints`, queued after commit."""
+    """Events of one organization for `items` and their deliveries to `endpoints`, queued after commit."""
+    return write_many(event_type=event_type, occurrences=[(organization_id, data) for data in items],
+                      endpoints_by_organization={organization_id: endpoints})
+
+
+def write_many(*, event_type: str, occurrences: list[tuple[int, dict]], endpoints_by_organization: dict) -> list[Delivery]:
+    """One Event per occurrence whose organization has endpoints, one Delivery per endpoint;
+    two INSERTs whatever the count. Each delivery is queued once the transaction commits."""
     now = clock.now()
-    created = []
-    for data in items:
+    created, targets = [], []
+    for organization_id, data in occurrences:
+        endpoints = endpoints_by_organization.get(organization_id)
+        if not endpoints:
+            continue
         public_id = new_event_id()
         created.append(
             Event(
@@ -43,11 +54,14 @@ def write(*, organization_id: int, event_type: str, items: list[dict], endpoints
                 created_at=now,
             )
         )
+        targets.append(endpoints)
+    if not created:
+        return []
     created = Event.objects.bulk_create(created)
     deliveries = Delivery.objects.bulk_create(
         [
             Delivery(event=event, endpoint=endpoint, next_attempt_at=now, created_at=now)
-            for event in created
+            for event, endpoints in zip(created, targets, strict=True)
             for endpoint in endpoints
         ]
     )
@@ -56,12 +70,14 @@ def write(*, organization_id: int, event_type: str, items: list[dict], endpoints
     return deliveries
 
 
-def record_event(*, organization_id: int, event_type: str, items: list[dict], **_signal) -> None:
-    """Connected to console's `event_occurred`: outbox rows for the enabled endpoints that want it."""
-    endpoints = [
-        endpoint
-        for endpoint in Endpoint.objects.filter(organization_id=organization_id, enabled=True).only("pk", "event_types")
-        if endpoint.wants(event_type)
-    ]
-    if endpoints:
-        write(organization_id=organization_id, event_type=event_type, items=items, endpoints=endpoints)
+def record_event(*, event_type: str, occurrences: list[tuple[int, dict]], **_signal) -> None:
+    """Connected to console's `event_occurred`: outbox rows for the enabled endpoints that want
+    the event, for every organization in the batch (one query to find them)."""
+    organization_ids = {organization_id for organization_id, _ in occurrences}
+    endpoints_by_organization = defaultdict(list)
+    enabled = Endpoint.objects.filter(organization_id__in=organization_ids, enabled=True)
+    for endpoint in enabled.only("pk", "organization_id", "event_types"):
+        if endpoint.wants(event_type):
+            endpoints_by_organization[endpoint.organization_id].append(endpoint)
+    if endpoints_by_organization:
+        write_many(event_type=event_type, occurrences=occurrences, endpoints_by_organization=endpoints_by_organization)
