@@ -168,13 +168,13 @@ def rotate_secret(*, endpoint: Endpoint, actor) -> str:
     return secret
 
 
-def secrets_in_use(endpoint_id: int, now: datetime) -> list[str]:
+def secret_rows_in_use(endpoint_id: int, now: datetime):
     """Newest first: the current secret, then those still in their overlap."""
-    return list(
-        EndpointSecret.objects.filter(endpoint_id=endpoint_id)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .values_list("secret", flat=True)
-    )
+    return EndpointSecret.objects.filter(endpoint_id=endpoint_id).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+
+def secrets_in_use(endpoint_id: int, now: datetime) -> list[str]:
+    return list(secret_rows_in_use(endpoint_id, now).values_list("secret", flat=True))
 
 
 @transaction.atomic

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from console import clock
 from console.errors import ConsoleError
 from console.messages import Message
 from console.permissions import admin_required, get_for_organization
@@ -54,7 +55,7 @@ def endpoint_detail(request, pk):
         "endpoint": endpoint,
         "deliveries": deliveries,
         "event_labels": [EVENT_LABELS.get(code, code) for code in endpoint.event_types],
-        "secrets": list(endpoint.secrets.all()),
+        "secrets": list(services.secret_rows_in_use(endpoint.pk, clock.now())),
     }
     return render(request, "webhooks/endpoint_detail.html", context)
 

@@ -100,3 +100,17 @@ def test_the_list_and_detail_pages_read_in_japanese(signed_in, acme, hook):
     signed_in.cookies["django_language"] = "ja"
     page = signed_in.get(reverse("webhooks:list"), HTTP_ACCEPT_LANGUAGE="ja").content.decode()
     assert "エンドポイント" in page
+
+
+def test_the_endpoint_page_lists_the_secrets_still_signing(signed_in, acme, clock):
+    from datetime import timedelta
+
+    from webhooks import services
+
+    endpoint = EndpointFactory(organization=acme)
+    services.rotate_secret(endpoint=endpoint, actor=acme.admin)
+    page = signed_in.get(reverse("webhooks:detail", args=[endpoint.pk])).content.decode()
+    assert page.count("whsec_") == 2 and "stops signing at" in page
+    clock.advance(timedelta(hours=25))
+    page = signed_in.get(reverse("webhooks:detail", args=[endpoint.pk])).content.decode()
+    assert page.count("whsec_") == 1 and "stops signing at" not in page
