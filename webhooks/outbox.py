@@ -1,14 +1,25 @@
 """Writing the outbox: the receiver of console's `event_occurred`, run inside the transaction of
 the state change, so an event exists exactly when the change committed. Each delivery is
-queued after commit; the dispatcher picks up whatever a stopped worker never took."""
+queued after commit with a lease; the dispatcher picks up whatever no worker took in time (a
+stopped worker, a lost message)."""
 
 import secrets
 from collections import defaultdict
+from datetime import timedelta
+
+from django.conf import settings
 
 from console import clock, queue
 from webhooks.models import Delivery, Endpoint, Event
 
 PAYLOAD_VERSION = 1
+
+
+def lease() -> timedelta:
+    """How long a queued or running attempt holds its delivery before the dispatcher may queue it again."""
+    return timedelta(
+        seconds=float(settings.WEBHOOK_DELIVERY_DEADLINE_SECONDS) + float(settings.WEBHOOK_LEASE_MARGIN_SECONDS)
+    )
 
 
 def new_event_id() -> str:
@@ -37,6 +48,7 @@ def write_many(*, event_type: str, occurrences: list[tuple[int, dict]], endpoint
     """One Event per occurrence whose organization has endpoints, one Delivery per endpoint;
     two INSERTs whatever the count. Each delivery is queued once the transaction commits."""
     now = clock.now()
+    due = now + lease()  # the message queued below holds the row until then
     created, targets = [], []
     for organization_id, data in occurrences:
         endpoints = endpoints_by_organization.get(organization_id)
@@ -60,13 +72,13 @@ def write_many(*, event_type: str, occurrences: list[tuple[int, dict]], endpoint
     created = Event.objects.bulk_create(created)
     deliveries = Delivery.objects.bulk_create(
         [
-            Delivery(event=event, endpoint=endpoint, next_attempt_at=now, created_at=now)
+            Delivery(event=event, endpoint=endpoint, next_attempt_at=due, created_at=now)
             for event, endpoints in zip(created, targets, strict=True)
             for endpoint in endpoints
         ]
     )
     for delivery in deliveries:
-        queue.on_commit("webhooks.deliver", delivery.pk, now.isoformat())
+        queue.on_commit("webhooks.deliver", delivery.pk, due.isoformat())
     return deliveries
 
 

@@ -4,10 +4,11 @@ delivery of one outbox row.
 Guarantees:
 - An endpoint's address is https and every address its name resolves to is public, checked
   when it is saved and again at every delivery (the name may resolve elsewhere later).
-- A delivery is attempted by one worker at a time: the attempt claims the row by moving its
-  `next_attempt_at` to the end of a lease, conditional on the value the task was queued with,
-  so a duplicate message does nothing and a worker that dies mid-attempt leaves the row for
-  the dispatcher to claim once the lease is over (at least once, never lost).
+- A delivery is attempted by one worker at a time. Queuing it sets its `next_attempt_at` to the
+  end of a lease and the message carries that value; the attempt claims the row only while it
+  still holds it, and moves it to the end of a new lease. So a duplicate message does nothing,
+  and a lost message or a worker that dies mid-attempt leaves the row for the dispatcher once
+  the lease is over (at least once, never lost).
 - Failures are retried with exponential back-off until the event is WEBHOOK_RETRY_FOR_HOURS
   old; an endpoint failing for WEBHOOK_DISABLE_AFTER_DAYS is disabled and its organization's
   admins are e-mailed.
@@ -198,8 +199,8 @@ def redeliver(*, delivery: Delivery, actor) -> Delivery:
     can recognise a repeat)."""
     if not delivery.endpoint.enabled:
         raise ConsoleError(_("Enable the endpoint before redelivering to it."), code="disabled")
-    now = clock.now()
-    Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.PENDING, next_attempt_at=now)
+    due = clock.now() + outbox.lease()
+    Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.PENDING, next_attempt_at=due)
     audit.record(
         "webhooks.redelivered",
         organization=delivery.endpoint.organization,
@@ -207,7 +208,7 @@ def redeliver(*, delivery: Delivery, actor) -> Delivery:
         target=delivery.endpoint,
         detail={"event": delivery.event.public_id, "type": delivery.event.type},
     )
-    queue.on_commit("webhooks.deliver", delivery.pk, now.isoformat())
+    queue.on_commit("webhooks.deliver", delivery.pk, due.isoformat())
     delivery.refresh_from_db()
     return delivery
 
@@ -222,10 +223,6 @@ def retry_delay(failed_attempts: int) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def lease() -> timedelta:
-    return timedelta(seconds=float(settings.WEBHOOK_DELIVERY_DEADLINE_SECONDS) + float(settings.WEBHOOK_LEASE_MARGIN_SECONDS))
-
-
 @dataclass(frozen=True)
 class Attempted:
     delivery_id: int
@@ -236,7 +233,7 @@ class Attempted:
 
 def _claim(delivery_id: int, due: datetime, now: datetime) -> datetime | None:
     """Take the delivery for one attempt; the lease's end, or None when it is not ours to try."""
-    until = now + lease()
+    until = now + outbox.lease()
     claimed = Delivery.objects.filter(
         pk=delivery_id, status=Delivery.Status.PENDING, next_attempt_at=due, endpoint__enabled=True
     ).update(next_attempt_at=until, attempts=F("attempts") + 1, last_attempt_at=now)
@@ -355,7 +352,7 @@ def dispatch_due(*, limit: int | None = None) -> int:
             if not ids:
                 return queued
             # Queued at `now + lease`: the attempt claims exactly this value, a later sweep skips it.
-            due = now + lease()
+            due = now + outbox.lease()
             Delivery.objects.filter(pk__in=ids).update(next_attempt_at=due)
             for delivery_id in ids:
                 queue.on_commit("webhooks.deliver", delivery_id, due.isoformat())
