@@ -4,7 +4,9 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -102,6 +104,19 @@ ACTION_LABELS = {
     "user.signin_failed": _("Sign-in failed"),
     "user.signin_locked": _("Sign-in paused after repeated failures"),
     "user.password_reset_sent": _("Password reset link sent"),
+    "user.password_reset": _("Password set through an e-mailed link"),
+    "user.password_changed": _("Password changed"),
+    "audit.exported": _("Audit log exported"),
+    "imports.report_downloaded": _("Import report downloaded (CSV)"),
+    "api_token.created": _("API token created"),
+    "api_token.revoked": _("API token revoked"),
+    "webhooks.endpoint_added": _("Webhook endpoint added"),
+    "webhooks.endpoint_changed": _("Webhook endpoint changed"),
+    "webhooks.endpoint_deleted": _("Webhook endpoint deleted"),
+    "webhooks.endpoint_disabled": _("Webhook endpoint disabled after failing deliveries"),
+    "webhooks.secret_rotated": _("Webhook signing secret rotated"),
+    "webhooks.test_sent": _("Webhook test event sent"),
+    "webhooks.redelivered": _("Webhook event redelivered"),
     "imports.access_requested": _("Bulk User Import requested"),
     "imports.feature_granted": _("Bulk User Import enabled"),
     "imports.feature_revoked": _("Bulk User Import disabled"),
@@ -113,6 +128,20 @@ ACTION_LABELS = {
     "imports.import_resumed": _("Import resumed"),
     "imports.import_completed": _("Import completed"),
 }
+
+
+def purge_expired(*, batch_size: int = 10000) -> int:
+    """Delete the audit events older than AUDIT_RETENTION_DAYS, in batches (0: keep for ever)."""
+    days = settings.AUDIT_RETENTION_DAYS
+    if days <= 0:
+        return 0
+    cutoff = clock.now() - timedelta(days=days)
+    deleted = 0
+    while True:
+        ids = list(AuditEvent.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return deleted
+        deleted += AuditEvent.objects.filter(pk__in=ids).delete()[0]
 
 
 def describe(action: str) -> str:

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from console import audit, bulk, clock, emails, registration
+from console import audit, bulk, clock, emails, events, registration
 from console.errors import ConsoleError
 from console.models import Account, AuditEvent, Membership, Organization, User, normalise_email
 
@@ -75,6 +75,14 @@ def make_managed(
     if joined:
         moved = Account.objects.filter(owner_id__any_of=joined, organization__isnull=True).update(
             organization=organization
+        )
+        events.emit_many(
+            events.MEMBER_ADDED,
+            organization_id=organization.pk,
+            items=[
+                {"user": {"id": pk, "email": email}, "role": role, "how": joined_via, "via_domain": via_domain}
+                for pk, email in User.objects.filter(pk__in=joined).order_by("pk").values_list("pk", "email")
+            ],
         )
     return Joined(joined, moved)
 
@@ -198,6 +206,11 @@ def remove_member(
         actor_kind=actor_kind,
         target=user,
         detail={"role": role, "accounts_released": released, **({"reason": reason} if reason else {})},
+    )
+    events.emit(
+        events.MEMBER_REMOVED,
+        organization_id=organization.pk,
+        data={"user": {"id": user.pk, "email": user.email}, "role": role, "reason": reason, "accounts_released": released},
     )
     if notify:
         emails.queue_to_user("console_removed", user=user, params={"organization": organization.name, "reason": reason})

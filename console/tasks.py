@@ -1,7 +1,7 @@
 from celery import shared_task
 from django.conf import settings
 
-from console import clock, emails, registration
+from console import audit, clock, emails, registration
 from console.models import TaskHeartbeat
 
 
@@ -38,3 +38,9 @@ def send_emails(record_ids: list[int]) -> int:
 def requeue_emails() -> int:
     """Beat sweep: queue again the e-mail records whose task was lost."""
     return emails.requeue_overdue()
+
+
+@shared_task(name="console.purge_audit_events")
+def purge_audit_events() -> int:
+    """Delete audit events older than AUDIT_RETENTION_DAYS (0 keeps them for ever)."""
+    return audit.purge_expired()

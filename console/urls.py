@@ -28,6 +28,12 @@ urlpatterns = [
         name="set_password_done",
     ),
     path("password-reset/", views.password_reset, name="password_reset"),
+    path("password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "password/done/",
+        auth_views.PasswordChangeDoneView.as_view(template_name="registration/password_change_done.html"),
+        name="password_change_done",
+    ),
     path(
         "password-reset/sent/",
         auth_views.PasswordResetDoneView.as_view(template_name="registration/password_reset_sent.html"),

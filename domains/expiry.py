@@ -16,7 +16,7 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Case, IntegerField, Value, When
 
-from console import audit, clock
+from console import audit, clock, events
 from console.errors import ConsoleError
 from console.models import AuditEvent, Membership
 from console.services import remove_member
@@ -124,6 +124,21 @@ def expire_domain(*, domain_id: int, actor=None, actor_kind: str = AuditEvent.Ac
                 "grace_deadline": domain.grace_deadline.isoformat() if domain.grace_deadline else None,
                 "users_removed": outcome.removed,
                 "users_skipped": [{"email": e, "reason": r} for e, r in outcome.skipped],
+            },
+        )
+        domain.status = Domain.Status.REMOVED
+        events.emit(
+            events.DOMAIN_EXPIRED,
+            organization_id=domain.organization_id,
+            data={
+                "domain": events.domain_data(domain),
+                "reason": reason,
+                "failing_since": events.iso(domain.failing_since),
+                "grace_deadline": events.iso(domain.grace_deadline),
+                "users_removed": [
+                    {"id": pk, "email": email} for pk, email in zip(outcome.removed_ids, outcome.removed, strict=True)
+                ],
+                "users_kept": [{"email": email, "reason": why} for email, why in outcome.skipped],
             },
         )
         removed_ids = list(outcome.removed_ids)

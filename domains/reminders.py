@@ -9,7 +9,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from console import audit, clock
+from console import audit, clock, events
 from console.models import AuditEvent
 from domains import notifications, rules
 from domains.models import Domain
@@ -35,6 +35,15 @@ def send_due_reminders(*, now: datetime | None = None) -> int:
                 actor_kind=AuditEvent.ActorKind.SCHEDULE,
                 target=domain,
                 detail={"days_left": threshold, "grace_deadline": domain.grace_deadline.isoformat()},
+            )
+            events.emit(
+                events.DOMAIN_REMINDER,
+                organization_id=domain.organization_id,
+                data={
+                    "domain": events.domain_data(domain),
+                    "days_left": threshold,
+                    "grace_deadline": events.iso(domain.grace_deadline),
+                },
             )
             notifications.send_reminder(domain_id=domain.pk, days_left=threshold)
             sent += 1

@@ -38,6 +38,9 @@ PUBLIC_NAMES = {
     "console:set_password_done",
     "console:password_reset",
     "console:password_reset_done",
+    # Any signed-in user changes their own password.
+    "console:password_change",
+    "console:password_change_done",
 }
 
 # For every route with an int converter: which object of an organization the id names.
@@ -67,6 +70,12 @@ OBJECT_KINDS = {
     ("console:user_resend_invitation", "pk"): "membership",
     ("console:audit_detail", "pk"): "audit_event",
     ("api_tokens:revoke", "pk"): "api_token",
+    ("webhooks:detail", "pk"): "webhook_endpoint",
+    ("webhooks:edit", "pk"): "webhook_endpoint",
+    ("webhooks:delete", "pk"): "webhook_endpoint",
+    ("webhooks:rotate", "pk"): "webhook_endpoint",
+    ("webhooks:test", "pk"): "webhook_endpoint",
+    ("webhooks:redeliver", "pk"): "webhook_delivery",
     ("api:domain", "pk"): "domain",
     ("api:domain_verify", "pk"): "domain",
     ("api:domain_html_file", "pk"): "domain",
@@ -85,6 +94,8 @@ KIND_ATTRIBUTES = {
     "membership": ("owner_membership", "administrator_membership", "member_membership"),
     "audit_event": ("audit_event",),
     "api_token": ("api_token",),
+    "webhook_endpoint": ("webhook_endpoint",),
+    "webhook_delivery": ("webhook_delivery",),
 }
 # The API's routes: token-authenticated, so the session-based tests below skip them.
 API_NAMESPACE = "api:"
@@ -146,6 +157,8 @@ def _post_data(side) -> dict:
         "page_rows": rows,
         "domain": "fresh-name.example",
         "email": f"new@{side.domain.name}",
+        "url": f"https://hooks.{side.domain.name}/changed",
+        "enabled": "on",
     }
 
 

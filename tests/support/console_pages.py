@@ -14,6 +14,8 @@ from domains.models import Domain
 from domains.tests.factories import DomainCheckFactory, DomainFactory
 from imports import services as import_services
 from imports.models import ImportJob
+from webhooks import outbox, signing
+from webhooks.models import Delivery, Endpoint, EndpointSecret
 
 
 @dataclass
@@ -38,6 +40,25 @@ def build_console_world() -> ConsoleWorld:
     assert job.status == ImportJob.Status.REPORT_READY
     alice = Membership.objects.get(user__email="alice@example.com")
     event = AuditEvent.objects.filter(organization=organization).order_by("pk").first()
+    endpoint = Endpoint.objects.create(
+        organization=organization,
+        url="https://hooks.example-incident-tool.com/services/admin-center/very/long/path/T0001/B0002",
+        description="Incident tool",
+        event_types=["domain.check_failed", "domain.expired"],
+    )
+    EndpointSecret.objects.create(endpoint=endpoint, secret=signing.new_secret())
+    deliveries = outbox.write(
+        organization_id=organization.pk, event_type="domain.check_failed", items=[{}, {}], endpoints=[endpoint]
+    )
+    Delivery.objects.filter(pk=deliveries[0].pk).update(
+        status=Delivery.Status.DELIVERED, attempts=1, last_status_code=200, last_latency_ms=84
+    )
+    Delivery.objects.filter(pk=deliveries[1].pk).update(
+        attempts=3,
+        last_status_code=None,
+        last_latency_ms=15000,
+        last_error={"text": "%(host)s did not answer in time, so we stopped waiting.", "params": {"host": "hooks.example-incident-tool.com"}},
+    )
     pages = [
         ("overview", reverse("console:home")),
         ("domains", reverse("domains:list")),
@@ -58,6 +79,13 @@ def build_console_world() -> ConsoleWorld:
         ("import-job", reverse("imports:job", args=[job.pk])),
         ("notify-confirm", reverse("imports:job_notify", args=[job.pk])),
         ("start-confirm", reverse("imports:job_start", args=[job.pk])),
+        ("webhooks", reverse("webhooks:list")),
+        ("webhook-add", reverse("webhooks:create")),
+        ("webhook-endpoint", reverse("webhooks:detail", args=[endpoint.pk])),
+        ("webhook-edit", reverse("webhooks:edit", args=[endpoint.pk])),
+        ("webhook-rotate", reverse("webhooks:rotate", args=[endpoint.pk])),
+        ("webhook-delete", reverse("webhooks:delete", args=[endpoint.pk])),
+        ("password-change", reverse("console:password_change")),
     ]
     public_pages = [
         ("sign-in", reverse("console:login")),

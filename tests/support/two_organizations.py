@@ -18,6 +18,8 @@ from console import audit
 from console.models import Account, AuditEvent, Membership, Organization, User
 from domains.models import Domain, DomainCheck, RemovedMember
 from imports.models import AccessRequest, ImportJob, ImportRow
+from webhooks import outbox, signing
+from webhooks.models import Delivery, Endpoint, EndpointSecret
 
 PASSWORD = "a-long-test-password-42"
 FEATURE = Organization.Feature.BULK_USER_IMPORT
@@ -37,6 +39,9 @@ WATCHED_MODELS = (
     AccessRequest,
     ApiToken,
     IdempotencyRecord,
+    Endpoint,
+    EndpointSecret,
+    Delivery,
 )
 
 # Written by signing in (force_login in the tests, too) and by using a token, not by the
@@ -64,6 +69,8 @@ class Side:
     removed_member: RemovedMember
     api_token: ApiToken  # every scope, acting for the Owner
     api_secret: str
+    webhook_endpoint: Endpoint
+    webhook_delivery: Delivery
     other_rows: list = field(default_factory=list)
 
     @property
@@ -135,7 +142,14 @@ def _side(name: str, domain_name: str) -> Side:
     api_token, api_secret = tokens.create_token(
         organization=organization, name=f"{name} pipeline", scopes=Scope.values, created_by=owner, actor=owner
     )
+    endpoint = Endpoint.objects.create(organization=organization, url=f"https://hooks.{domain_name}/in")
+    EndpointSecret.objects.create(endpoint=endpoint, secret=signing.new_secret())
+    (delivery,) = outbox.write(
+        organization_id=organization.pk, event_type="domain.added", items=[{"marker": name}], endpoints=[endpoint]
+    )
     return Side(
+        webhook_endpoint=endpoint,
+        webhook_delivery=delivery,
         organization=organization,
         owner=owner,
         administrator=administrator,
@@ -192,6 +206,9 @@ def organization_snapshot(organization: Organization) -> dict[str, list[tuple]]:
             AccessRequest: {"organization": organization},
             ApiToken: {"organization": organization},
             IdempotencyRecord: {"token__organization": organization},
+            Endpoint: {"organization": organization},
+            EndpointSecret: {"endpoint__organization": organization},
+            Delivery: {"endpoint__organization": organization},
         }
     )
 
