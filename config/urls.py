@@ -15,5 +15,6 @@ urlpatterns = [
     path("imports/", include("imports.urls")),
     path("api/v1/", include("api.urls")),
     path("api-tokens/", include("api.console_urls")),
+    path("security/", include("mfa.urls")),
     path("", include("console.urls")),
 ]
