@@ -38,6 +38,18 @@ PUBLIC_NAMES = {
     "console:set_password_done",
     "console:password_reset",
     "console:password_reset_done",
+    # A user's own second factors: any signed-in user, whatever their role (mfa/tests cover them).
+    "mfa:security",
+    "mfa:challenge",
+    "mfa:challenge_key_options",
+    "mfa:reauthenticate",
+    "mfa:reauthenticate_key_options",
+    "mfa:totp_add",
+    "mfa:totp_remove",
+    "mfa:key_options",
+    "mfa:key_add",
+    "mfa:key_remove",
+    "mfa:recovery_codes",
 }
 
 # For every route with an int converter: which object of an organization the id names.
@@ -66,6 +78,7 @@ OBJECT_KINDS = {
     ("console:user_remove", "pk"): "membership",
     ("console:audit_detail", "pk"): "audit_event",
     ("api_tokens:revoke", "pk"): "api_token",
+    ("mfa:key_remove", "pk"): "security_key",
     ("api:domain", "pk"): "domain",
     ("api:domain_verify", "pk"): "domain",
     ("api:domain_html_file", "pk"): "domain",
@@ -84,6 +97,7 @@ KIND_ATTRIBUTES = {
     "membership": ("owner_membership", "administrator_membership", "member_membership"),
     "audit_event": ("audit_event",),
     "api_token": ("api_token",),
+    "security_key": ("security_key",),
 }
 # The API's routes: token-authenticated, so the session-based tests below skip them.
 API_NAMESPACE = "api:"

@@ -18,6 +18,7 @@ from console import audit
 from console.models import Account, AuditEvent, Membership, Organization, User
 from domains.models import Domain, DomainCheck, RemovedMember
 from imports.models import AccessRequest, ImportJob, ImportRow
+from mfa.models import SecurityKey
 
 PASSWORD = "a-long-test-password-42"
 FEATURE = Organization.Feature.BULK_USER_IMPORT
@@ -64,6 +65,7 @@ class Side:
     removed_member: RemovedMember
     api_token: ApiToken  # every scope, acting for the Owner
     api_secret: str
+    security_key: SecurityKey  # the Administrator's
     other_rows: list = field(default_factory=list)
 
     @property
@@ -135,6 +137,11 @@ def _side(name: str, domain_name: str) -> Side:
     api_token, api_secret = tokens.create_token(
         organization=organization, name=f"{name} pipeline", scopes=Scope.values, created_by=owner, actor=owner
     )
+    # The row only (the user's two_factor_enabled stays off, so the suites' force_login sessions
+    # are not sent to the second-factor page): the routes that name a key are what is tested.
+    security_key = SecurityKey.objects.create(
+        user=administrator, name=f"{name} key", credential_id=f"{name}-credential".encode(), public_key=b"\x00"
+    )
     return Side(
         organization=organization,
         owner=owner,
@@ -152,6 +159,7 @@ def _side(name: str, domain_name: str) -> Side:
         removed_member=removed,
         api_token=api_token,
         api_secret=api_secret,
+        security_key=security_key,
     )
 
 
@@ -192,6 +200,7 @@ def organization_snapshot(organization: Organization) -> dict[str, list[tuple]]:
             AccessRequest: {"organization": organization},
             ApiToken: {"organization": organization},
             IdempotencyRecord: {"token__organization": organization},
+            SecurityKey: {"user_id__in": user_ids},
         }
     )
 
