@@ -40,9 +40,8 @@ def _where(request) -> dict:
 
 def _refresh_enabled(user: User) -> None:
     enabled = TotpDevice.objects.filter(user=user).exists() or SecurityKey.objects.filter(user=user).exists()
-    if enabled != user.two_factor_enabled:
-        User.objects.filter(pk=user.pk).update(two_factor_enabled=enabled)
-        user.two_factor_enabled = enabled
+    User.objects.filter(pk=user.pk).update(two_factor_enabled=enabled)
+    user.two_factor_enabled = enabled
     if not enabled:
         # Recovery codes stand in for a factor; with none left they would be a factor of their own.
         RecoveryCode.objects.filter(user=user).delete()
@@ -55,7 +54,7 @@ def _refresh_enabled(user: User) -> None:
 def add_totp(*, user: User, secret: str, code: str, request=None) -> TotpDevice:
     """Keep the authenticator app whose secret the user was shown, once they typed a code it
     made (proves the app holds the secret). One app per user."""
-    user = User.objects.select_for_update().get(pk=user.pk)
+    User.objects.select_for_update().filter(pk=user.pk).first()  # one enrolment at a time per user
     if TotpDevice.objects.filter(user=user).exists():
         raise ConsoleError(_("You already have an authenticator app. Remove it first to set up another."), code="exists")
     counter = totp.matching_counter(secret, code, at=clock.now(), after_counter=-1)
