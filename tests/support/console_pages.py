@@ -58,6 +58,10 @@ def build_console_world() -> ConsoleWorld:
         ("import-job", reverse("imports:job", args=[job.pk])),
         ("notify-confirm", reverse("imports:job_notify", args=[job.pk])),
         ("start-confirm", reverse("imports:job_start", args=[job.pk])),
+        ("security", reverse("mfa:security")),
+        ("totp-add", reverse("mfa:totp_add")),
+        ("reauthenticate", reverse("mfa:reauthenticate")),
+        ("two-factor-policy", reverse("mfa:policy")),
     ]
     public_pages = [
         ("sign-in", reverse("console:login")),
