@@ -54,7 +54,7 @@ def test_enrol_an_authenticator_app_sign_out_and_sign_in_with_a_code(page, clock
     page.wait_for_url("**/security/")
     assert "requires two-factor authentication" in page.locator(".alert").inner_text()
     _shot(page, "en-enrolment-required")
-    page.click("text=Set up an authenticator app")
+    page.get_by_role("link", name="Set up an authenticator app").click()
     page.wait_for_url("**/security/app/add/")
     assert page.locator("img.qr-code").get_attribute("src").startswith("data:image/svg+xml")
     _no_serious_violations(page)
@@ -67,7 +67,7 @@ def test_enrol_an_authenticator_app_sign_out_and_sign_in_with_a_code(page, clock
     codes.first.wait_for()
     assert codes.count() == 10
     _shot(page, "en-recovery-codes")
-    page.click("text=I have saved them")
+    page.get_by_role("link", name="I have saved them").click()
     page.wait_for_url("**/security/")
     assert page.locator(".badge.verified").inner_text() == "Two-factor authentication is on"
 
