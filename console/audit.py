@@ -109,6 +109,7 @@ ACTION_LABELS = {
     "mfa.security_key_added": _("Security key added"),
     "mfa.security_key_removed": _("Security key removed"),
     "mfa.recovery_codes_generated": _("Recovery codes made"),
+    "mfa.factors_reset": _("Second factors removed by an operator"),
     "organization.two_factor_policy_changed": _("Two-factor policy changed"),
     "imports.access_requested": _("Bulk User Import requested"),
     "imports.feature_granted": _("Bulk User Import enabled"),

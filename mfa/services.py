@@ -280,3 +280,22 @@ def set_policy(*, organization: Organization, required_for_admins: bool, require
         detail={"from": before, "to": after, **_where(request)},
     )
     return organization
+
+
+@transaction.atomic
+def reset_factors(*, user: User, reason: str) -> dict:
+    """An operator's help for a user who lost every factor: remove their app, keys and recovery
+    codes. Audited with the reason; under a policy the user is asked to enrol again at sign-in."""
+    removed = {
+        "totp": TotpDevice.objects.filter(user=user).delete()[0],
+        "security_keys": SecurityKey.objects.filter(user=user).delete()[0],
+    }
+    _refresh_enabled(user)
+    audit.record(
+        "mfa.factors_reset",
+        organization=_organization_of(user),
+        actor_kind="operator",
+        target=user,
+        detail={**removed, "reason": reason[:500]},
+    )
+    return removed

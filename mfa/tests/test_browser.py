@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
-SHOTS = Path(os.environ.get("SHOTS_DIR", "/tmp/shots/mfa"))
+SHOTS = Path(os.environ.get("SHOTS_DIR", "/tmp/shots/mfa"))  # noqa: S108  (screenshots for a person to look at)
 
 
 def _shot(page, name):
