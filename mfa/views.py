@@ -281,8 +281,12 @@ def key_remove(request, pk):
 
 
 @require_recent_auth
-@require_POST
+@require_http_methods(["GET", "POST"])
 def recovery_codes(request):
+    """GET asks first (new codes make the saved ones stop working); POST makes and shows them."""
+    if request.method == "GET":
+        left = RecoveryCode.objects.filter(user=request.user, used_at__isnull=True).count()
+        return render(request, "mfa/recovery_codes_confirm.html", {"recovery_codes_left": left})
     try:
         codes = services.generate_recovery_codes(user=request.user, request=request)
     except ConsoleError as error:

@@ -67,6 +67,15 @@ def test_new_codes_replace_the_old_ones(codes, admin_client, owner, clock):
     assert client.post(reverse("mfa:challenge"), {"code": new_codes[2]}).status_code == 302
 
 
+def test_making_new_codes_asks_first(codes, admin_client, owner):
+    page = admin_client.get(reverse("mfa:recovery_codes"))
+    assert page.status_code == 200 and "stop working" in page.content.decode()
+    assert RecoveryCode.objects.filter(user=owner).count() == 10
+    assert {c.digest for c in RecoveryCode.objects.filter(user=owner)} == {
+        hashlib.sha256(code.replace("-", "").encode()).hexdigest() for code in codes
+    }
+
+
 def test_codes_need_a_factor_first(clock, admin_client, owner):
     response = admin_client.post(reverse("mfa:recovery_codes"))
     assert response.status_code == 302

@@ -62,6 +62,7 @@ def build_console_world() -> ConsoleWorld:
         ("totp-add", reverse("mfa:totp_add")),
         ("reauthenticate", reverse("mfa:reauthenticate")),
         ("two-factor-policy", reverse("mfa:policy")),
+        ("recovery-codes-confirm", reverse("mfa:recovery_codes")),
     ]
     public_pages = [
         ("sign-in", reverse("console:login")),
