@@ -5,6 +5,7 @@ Defaults are the embedded shape (SQLite, a filesystem Celery broker, console e-m
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "console",
+    "mfa",
     "domains",
     "imports",
     "rest_framework",
@@ -62,6 +64,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After authentication: a password-only session reaches only the second-factor pages.
+    "mfa.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "console.middleware.ContentSecurityPolicyMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
@@ -424,3 +428,17 @@ WEBHOOK_SECRET_OVERLAP_HOURS = env.float("WEBHOOK_SECRET_OVERLAP_HOURS", default
 WEBHOOK_DISPATCH_SECONDS = env.float("WEBHOOK_DISPATCH_SECONDS", default=15.0)
 WEBHOOK_DISPATCH_BATCH_SIZE = env.int("WEBHOOK_DISPATCH_BATCH_SIZE", default=500)
 CELERY_BEAT_SCHEDULE["webhooks.dispatch_due"] = {"task": "webhooks.dispatch_due", "schedule": WEBHOOK_DISPATCH_SECONDS}
+# --- Two-factor sign-in and recent authentication ----------------------------------------
+# Sensitive actions (adding a factor, API tokens, roles, deleting a domain) ask to re-authenticate
+# when the last sign-in or re-authentication is older than this.
+RECENT_AUTH_SECONDS = env.int("RECENT_AUTH_SECONDS", default=900)
+REAUTHENTICATE_URL = "mfa:reauthenticate"
+# Wrong second-factor codes per user per window (counted before the code is checked).
+MFA_FAILURES_PER_USER = env.int("MFA_FAILURES_PER_USER", default=5)
+MFA_WINDOW_SECONDS = env.int("MFA_WINDOW_SECONDS", default=900)
+# The name authenticator apps show beside the code.
+MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", default="Admin Center")
+# WebAuthn binds keys to the site: the relying party id is the console's host name and the
+# origin its address; both default to CONSOLE_BASE_URL.
+MFA_WEBAUTHN_ORIGIN = env("MFA_WEBAUTHN_ORIGIN", default=CONSOLE_BASE_URL.rstrip("/"))
+MFA_WEBAUTHN_RP_ID = env("MFA_WEBAUTHN_RP_ID", default="") or (urlsplit(MFA_WEBAUTHN_ORIGIN).hostname or "localhost")

@@ -16,5 +16,6 @@ urlpatterns = [
     path("api/v1/", include("api.urls")),
     path("api-tokens/", include("api.console_urls")),
     path("webhooks/", include("webhooks.urls")),
+    path("security/", include("mfa.urls")),
     path("", include("console.urls")),
 ]

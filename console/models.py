@@ -52,6 +52,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     full_name = models.CharField(_("full name"), max_length=150, blank=True)
     email_verified = models.BooleanField(_("e-mail verified"), default=False)
     language = models.CharField(max_length=10, choices=settings.LANGUAGES, default="en")
+    # Kept by the two-factor app whenever a factor is added or removed, so the sign-in gate and
+    # the Users page know it from the row already loaded (no query per request).
+    two_factor_enabled = models.BooleanField(_("two-factor authentication"), default=False)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=clock.now)
@@ -87,6 +90,14 @@ class Organization(models.Model):
     name = models.CharField(max_length=200)
     # Gated features granted by staff, e.g. ["bulk_user_import"].
     features = models.JSONField(default=list, blank=True)
+    # Two-factor policy. Off at the model level so existing organizations are not changed by
+    # the migration; create_organization turns the first one on for every new organization.
+    two_factor_required_for_admins = models.BooleanField(
+        _("require two-factor authentication for Owners and Administrators"), default=False
+    )
+    two_factor_required_for_all = models.BooleanField(
+        _("require two-factor authentication for all managed users"), default=False
+    )
     created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
@@ -97,6 +108,12 @@ class Organization(models.Model):
 
     def has_feature(self, feature: str) -> bool:
         return feature in (self.features or [])
+
+    def requires_two_factor(self, role: str) -> bool:
+        """Whether this organization's policy requires a second factor of a member with `role`."""
+        if self.two_factor_required_for_all:
+            return True
+        return self.two_factor_required_for_admins and role in Membership.ADMIN_ROLES
 
 
 class Membership(models.Model):

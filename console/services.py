@@ -243,7 +243,8 @@ def create_organization(*, name: str, owner_email: str, password: str | None = N
         if password:
             user.set_password(password)
             user.save(update_fields=["password"])
-    organization = Organization.objects.create(name=name, created_at=clock.now())
+    # New organizations start with two-factor sign-in required of their Owners and Administrators.
+    organization = Organization.objects.create(name=name, created_at=clock.now(), two_factor_required_for_admins=True)
     make_one_managed(
         user=user, organization=organization, role=Membership.Role.OWNER, joined_via=Membership.JoinedVia.CREATED
     )

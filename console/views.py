@@ -23,7 +23,7 @@ from console.forms import (
     UserFilterForm,
 )
 from console.models import AuditEvent, Membership
-from console.permissions import admin_required, get_for_organization
+from console.permissions import admin_required, get_for_organization, require_recent_auth
 
 PAGE_SIZE = 50
 
@@ -79,6 +79,7 @@ def render_user_list(request, *, user_ids=None, extra_context=None):
 
 @admin_required
 @require_POST
+@require_recent_auth
 def user_change_role(request, pk):
     membership = get_for_organization(Membership.objects.select_related("user"), request.organization, pk=pk)
     form = ChangeRoleForm(request.POST)

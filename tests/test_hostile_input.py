@@ -203,6 +203,7 @@ def other_ids(world, kind: str | None = None) -> list[int]:
         "audit_event": [b.audit_event.pk],
         "row": b.ready_rows,
         "api_token": [b.api_token.pk],
+        "security_key": [b.security_key.pk],
     }
     return ids[kind] if kind else [pk for pks in ids.values() for pk in pks]
 
@@ -476,6 +477,7 @@ ID_ROUTES = [
     ("post", "/users/{}/remove/", "membership"),
     ("get", "/audit/{}/", "audit_event"),
     ("post", "/api-tokens/{}/revoke/", "api_token"),
+    ("post", "/security/keys/{}/remove/", "security_key"),
 ]
 # The API's id routes, requested with organization A's token (every method is tried).
 API_ID_ROUTES = [

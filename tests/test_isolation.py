@@ -41,6 +41,18 @@ PUBLIC_NAMES = {
     # Any signed-in user changes their own password.
     "console:password_change",
     "console:password_change_done",
+    # A user's own second factors: any signed-in user, whatever their role (mfa/tests cover them).
+    "mfa:security",
+    "mfa:challenge",
+    "mfa:challenge_key_options",
+    "mfa:reauthenticate",
+    "mfa:reauthenticate_key_options",
+    "mfa:totp_add",
+    "mfa:totp_remove",
+    "mfa:key_options",
+    "mfa:key_add",
+    "mfa:key_remove",
+    "mfa:recovery_codes",
 }
 
 # For every route with an int converter: which object of an organization the id names.
@@ -76,6 +88,7 @@ OBJECT_KINDS = {
     ("webhooks:rotate", "pk"): "webhook_endpoint",
     ("webhooks:test", "pk"): "webhook_endpoint",
     ("webhooks:redeliver", "pk"): "webhook_delivery",
+    ("mfa:key_remove", "pk"): "security_key",
     ("api:domain", "pk"): "domain",
     ("api:domain_verify", "pk"): "domain",
     ("api:domain_html_file", "pk"): "domain",
@@ -96,6 +109,7 @@ KIND_ATTRIBUTES = {
     "api_token": ("api_token",),
     "webhook_endpoint": ("webhook_endpoint",),
     "webhook_delivery": ("webhook_delivery",),
+    "security_key": ("security_key",),
 }
 # The API's routes: token-authenticated, so the session-based tests below skip them.
 API_NAMESPACE = "api:"

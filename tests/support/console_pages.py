@@ -86,6 +86,11 @@ def build_console_world() -> ConsoleWorld:
         ("webhook-rotate", reverse("webhooks:rotate", args=[endpoint.pk])),
         ("webhook-delete", reverse("webhooks:delete", args=[endpoint.pk])),
         ("password-change", reverse("console:password_change")),
+        ("security", reverse("mfa:security")),
+        ("totp-add", reverse("mfa:totp_add")),
+        ("reauthenticate", reverse("mfa:reauthenticate")),
+        ("two-factor-policy", reverse("mfa:policy")),
+        ("recovery-codes-confirm", reverse("mfa:recovery_codes")),
     ]
     public_pages = [
         ("sign-in", reverse("console:login")),

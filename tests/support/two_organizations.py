@@ -20,6 +20,7 @@ from domains.models import Domain, DomainCheck, RemovedMember
 from imports.models import AccessRequest, ImportJob, ImportRow
 from webhooks import outbox, signing
 from webhooks.models import Delivery, Endpoint, EndpointSecret
+from mfa.models import SecurityKey
 
 PASSWORD = "a-long-test-password-42"
 FEATURE = Organization.Feature.BULK_USER_IMPORT
@@ -71,6 +72,7 @@ class Side:
     api_secret: str
     webhook_endpoint: Endpoint
     webhook_delivery: Delivery
+    security_key: SecurityKey  # the Administrator's
     other_rows: list = field(default_factory=list)
 
     @property
@@ -147,6 +149,11 @@ def _side(name: str, domain_name: str) -> Side:
     (delivery,) = outbox.write(
         organization_id=organization.pk, event_type="domain.added", items=[{"marker": name}], endpoints=[endpoint]
     )
+    # The row only (the user's two_factor_enabled stays off, so the suites' force_login sessions
+    # are not sent to the second-factor page): the routes that name a key are what is tested.
+    security_key = SecurityKey.objects.create(
+        user=administrator, name=f"{name} key", credential_id=f"{name}-credential".encode(), public_key=b"\x00"
+    )
     return Side(
         webhook_endpoint=endpoint,
         webhook_delivery=delivery,
@@ -166,6 +173,7 @@ def _side(name: str, domain_name: str) -> Side:
         removed_member=removed,
         api_token=api_token,
         api_secret=api_secret,
+        security_key=security_key,
     )
 
 
@@ -209,6 +217,7 @@ def organization_snapshot(organization: Organization) -> dict[str, list[tuple]]:
             Endpoint: {"organization": organization},
             EndpointSecret: {"endpoint__organization": organization},
             Delivery: {"endpoint__organization": organization},
+            SecurityKey: {"user_id__in": user_ids},
         }
     )
 
