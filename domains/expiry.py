@@ -23,6 +23,7 @@ from console.services import remove_member
 from domains import notifications
 from domains.models import Domain, RemovedMember
 from domains.rules import GRACE_PERIOD
+from domains.signals import domain_status_changed
 
 logger = logging.getLogger("domains.expiry")
 
@@ -135,6 +136,9 @@ def expire_domain(*, domain_id: int, actor=None, actor_kind: str = AuditEvent.Ac
             lambda: notifications.send_domain_deleted(
                 domain_id=domain_id, removed_user_ids=removed_ids, skipped_user_ids=skipped_ids
             )
+        )
+        transaction.on_commit(
+            lambda: domain_status_changed.send(sender=Domain, domain_id=domain_id, event="domain.deleted")
         )
     logger.info("domain expired domain=%s organization=%s removed=%d skipped=%d",
                 outcome.domain_name, outcome.organization_id, len(outcome.removed), len(outcome.skipped))

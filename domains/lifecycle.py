@@ -39,6 +39,7 @@ from domains.rules import (
     PENDING_WINDOW,
     RECHECK_INTERVAL,
 )
+from domains.signals import domain_status_changed
 
 logger = logging.getLogger("domains.lifecycle")
 
@@ -160,6 +161,7 @@ def _actor_kind(trigger: str) -> str:
 def _after_commit(event: str, domain: Domain, check: DomainCheck | None) -> None:
     domain_id, check_id = domain.pk, check.pk if check else None
     transaction.on_commit(lambda: notifications.domain_state_changed(domain_id=domain_id, event=event, check_id=check_id))
+    transaction.on_commit(lambda: domain_status_changed.send(sender=Domain, domain_id=domain_id, event=event))
 
 
 def _new_check(domain, result, *, now, trigger, actor, due_at) -> DomainCheck:

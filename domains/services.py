@@ -21,6 +21,7 @@ from domains import checking, lifecycle
 from domains.models import Domain, DomainCheck
 from domains.normalize import DomainNameError, is_public_suffix, normalize_domain
 from domains.rules import FIRST_BACKGROUND_CHECK_AFTER
+from domains.signals import domain_status_changed
 
 
 class DomainAlreadyAdded(ConsoleError):
@@ -349,5 +350,9 @@ def delete_domain(*, domain: Domain, actor) -> Domain:
             actor=actor,
             target=domain,
             detail={"name": domain.name, "previous_status": previous_status, "reason": domain.removal_reason},
+        )
+        domain_id = domain.pk
+        transaction.on_commit(
+            lambda: domain_status_changed.send(sender=Domain, domain_id=domain_id, event="domain.deleted")
         )
     return domain
