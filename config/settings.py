@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "api",
+    "sso",
     "config",
 ]
 
@@ -98,8 +99,9 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "console.User"
-# Every password check goes through the sign-in throttle (console/throttle.py).
-AUTHENTICATION_BACKENDS = ["console.throttle.ThrottledModelBackend"]
+# Every password check goes through the sign-in throttle (console/throttle.py), then SSO
+# enforcement (sso/backends.py: a managed user whose verified domain requires SSO is refused).
+AUTHENTICATION_BACKENDS = ["sso.backends.SsoEnforcingBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -338,3 +340,10 @@ SPECTACULAR_SETTINGS = {
         "ScopeEnum": "api.models.Scope",
     },
 }
+
+# --- Single sign-on (OpenID Connect) ----------------------------------------------------
+# Keys that encrypt the IdPs' client secrets at rest (Fernet); the first encrypts, all decrypt.
+# Empty: derived from SECRET_KEY.
+SSO_SECRET_KEYS = env.list("SSO_SECRET_KEYS", default=[])
+SSO_HTTP_TIMEOUT_SECONDS = env.float("SSO_HTTP_TIMEOUT_SECONDS", default=10.0)  # discovery, token, JWKS
+SSO_FLOW_MAX_AGE_SECONDS = env.int("SSO_FLOW_MAX_AGE_SECONDS", default=600)  # start to callback
