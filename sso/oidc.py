@@ -10,6 +10,7 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import requests
 from authlib.integrations.requests_client import OAuth2Session
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -76,18 +77,24 @@ class _VettedAdapter(HTTPAdapter):
         return super().send(request, **kwargs)
 
 
-def new_session(transport: Transport, **client) -> OAuth2Session:
-    session = OAuth2Session(**client)
+def _vetted(session: requests.Session, transport: Transport):
     session.mount("https://", _VettedAdapter(transport))
     session.mount("http://", _VettedAdapter(transport))  # refuses: not https
+    # No proxy or CA bundle from the environment: a proxy would reach what vet_url refused.
+    session.trust_env = False
     session.verify = transport.ca_bundle or True
     session.max_redirects = 0
     return session
 
 
+def new_session(transport: Transport, **client) -> OAuth2Session:
+    """authlib's OAuth 2 client session, over vetted HTTPS only."""
+    return _vetted(OAuth2Session(**client), transport)
+
+
 def _get_json(url: str, transport: Transport) -> dict:
     try:
-        with new_session(transport) as session:
+        with _vetted(requests.Session(), transport) as session:
             response = session.get(url, allow_redirects=False)
     except RequestException as error:
         raise OidcError("unreachable", f"{url}: {error}") from error
