@@ -26,7 +26,8 @@ def route_for_email(email: str) -> IdentityProvider | None:
     A domain in re-validation or removed is no route: home-realm discovery stops with the domain.
     """
     domain_name = email_domain_of(email)
-    if not domain_name:
+    # Typed text, not yet validated: nothing that cannot be a stored domain name reaches a query.
+    if not domain_name or len(domain_name) > 253 or "\x00" in domain_name:
         return None
     return (
         IdentityProvider.objects.filter(

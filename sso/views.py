@@ -212,11 +212,15 @@ def settings_page(request):
     return render(request, "sso/settings.html", context)
 
 
-@owner_required
+@admin_required
 @require_http_methods(["GET", "POST"])
 def domain_requirement(request, pk):
     """Confirm, then require (or stop requiring) SSO for one domain of the organization."""
+    # The domain first: another organization's id is a 404 whoever asks.
     domain = get_for_organization(Domain.objects.active().select_related("organization"), request.organization, pk=pk)
+    if request.membership.role != Membership.Role.OWNER:
+        messages.error(request, _("Only Owners can require single sign-on."))
+        return redirect("sso:settings")
     policy = getattr(domain, "sso_policy", None)
     currently = bool(policy and policy.require_sso)
     if request.method == "POST":

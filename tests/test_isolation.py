@@ -38,6 +38,9 @@ PUBLIC_NAMES = {
     "console:set_password_done",
     "console:password_reset",
     "console:password_reset_done",
+    "sign_in",
+    "sso:start",
+    "sso:oidc_callback",
 }
 
 # For every route with an int converter: which object of an organization the id names.
@@ -66,6 +69,7 @@ OBJECT_KINDS = {
     ("console:user_remove", "pk"): "membership",
     ("console:audit_detail", "pk"): "audit_event",
     ("api_tokens:revoke", "pk"): "api_token",
+    ("sso:domain_requirement", "pk"): "domain",
     ("api:domain", "pk"): "domain",
     ("api:domain_verify", "pk"): "domain",
     ("api:domain_html_file", "pk"): "domain",
