@@ -18,6 +18,7 @@ from console import audit
 from console.models import Account, AuditEvent, Membership, Organization, User
 from domains.models import Domain, DomainCheck, RemovedMember
 from imports.models import AccessRequest, ImportJob, ImportRow
+from sso.models import DomainPolicy, IdentityProvider
 
 PASSWORD = "a-long-test-password-42"
 FEATURE = Organization.Feature.BULK_USER_IMPORT
@@ -37,6 +38,8 @@ WATCHED_MODELS = (
     AccessRequest,
     ApiToken,
     IdempotencyRecord,
+    IdentityProvider,
+    DomainPolicy,
 )
 
 # Written by signing in (force_login in the tests, too) and by using a token, not by the
@@ -192,6 +195,8 @@ def organization_snapshot(organization: Organization) -> dict[str, list[tuple]]:
             AccessRequest: {"organization": organization},
             ApiToken: {"organization": organization},
             IdempotencyRecord: {"token__organization": organization},
+            IdentityProvider: {"organization": organization},
+            DomainPolicy: {"domain__organization": organization},
         }
     )
 
