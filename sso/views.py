@@ -8,7 +8,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
-from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -84,7 +83,7 @@ def start(request):
     return render(request, "sso/start.html", {"form": form}, status=400 if form.is_bound else 200)
 
 
-def _start_flow(request, provider, *, email: str, next_url: str) -> HttpResponseRedirect:
+def _start_flow(request, provider, *, email: str, next_url: str):
     """Remember state, nonce and PKCE verifier in the session (single use) and go to the IdP."""
     state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(48)
     flows = request.session.get(FLOWS_KEY, {})
@@ -108,7 +107,9 @@ def _start_flow(request, provider, *, email: str, next_url: str) -> HttpResponse
         code_verifier=verifier,
         login_hint=email,
     )
-    return HttpResponseRedirect(url)
+    # A page that moves on by itself rather than a redirect: the CSP's form-action 'self' also
+    # governs the redirects after a form is posted, and the IdP is another origin.
+    return render(request, "sso/to_provider.html", {"provider_url": url})
 
 
 def _metadata(provider) -> oidc.ProviderMetadata:

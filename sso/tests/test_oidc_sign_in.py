@@ -11,7 +11,7 @@ from console.tests.factories import MembershipFactory, OrganizationFactory, User
 from domains.tests.factories import DomainFactory
 from sso import crypto
 from sso.models import IdentityProvider
-from sso.tests.conftest import CLIENT_SECRET
+from sso.tests.conftest import CLIENT_SECRET, provider_url
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +57,7 @@ def test_the_callback_cannot_be_replayed(provider, alice, sso_sign_in, client):
 
 def test_a_callback_with_an_unknown_state_is_refused(provider, alice, oidc_provider, client):
     started = client.post("/sign-in/", {"username": "alice@example.com", "sso": "1"})
-    callback = oidc_provider.sign_in(started["Location"], "alice@example.com")
+    callback = oidc_provider.sign_in(provider_url(started), "alice@example.com")
     forged = callback.replace("state=", "state=forged")
     response = client.get(forged.split("127.0.0.1:8000", 1)[-1])
     assert response.status_code == 400
@@ -93,7 +93,7 @@ def test_expiry_is_judged_by_the_project_clock(provider, alice, sso_sign_in, cli
 
 def test_a_sign_in_started_too_long_ago_is_refused(provider, alice, oidc_provider, client):
     started = client.post("/sign-in/", {"username": "alice@example.com", "sso": "1"})
-    callback = oidc_provider.sign_in(started["Location"], "alice@example.com")
+    callback = oidc_provider.sign_in(provider_url(started), "alice@example.com")
     clock.set_now(datetime.now(UTC) + timedelta(minutes=11))
     response = client.get(callback.split("127.0.0.1:8000", 1)[-1])
     assert response.status_code == 400
