@@ -45,7 +45,7 @@ def _break_glass_in_use(user) -> bool:
 def sso_required_message(policy) -> str:
     return _(
         "%(organization)s requires single sign-on for addresses at %(domain)s, so your password cannot be used "
-        "here. Choose \u201cContinue with single sign-on\u201d to sign in through your organization's identity provider."
+        "here. Choose “Continue with single sign-on” to sign in through your organization's identity provider."
     ) % {"organization": policy.domain.organization.name, "domain": policy.domain}
 
 
