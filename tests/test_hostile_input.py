@@ -476,6 +476,8 @@ ID_ROUTES = [
     ("post", "/users/{}/remove/", "membership"),
     ("get", "/audit/{}/", "audit_event"),
     ("post", "/api-tokens/{}/revoke/", "api_token"),
+    ("get", "/sso/domains/{}/", "domain"),
+    ("post", "/sso/domains/{}/", "domain"),
 ]
 # The API's id routes, requested with organization A's token (every method is tried).
 API_ID_ROUTES = [
