@@ -120,7 +120,7 @@ def test_the_sso_pages_and_the_refused_password(browser, live_server, sso_world,
         page.goto(reverse("console:login"))
         page.fill("#id_username", "alice@example.com")
         page.fill("#id_password", "a-good-password-123")
-        page.click("button[type=submit]:not([name])")
+        page.click("main form button[type=submit]:not([name])")
         page.wait_for_selector(".errorlist")
         assert "example.com" in page.locator(".errorlist").inner_text()
         _shot(page, f"password-refused-{language}-{size}")
