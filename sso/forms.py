@@ -9,7 +9,7 @@ class ProviderForm(forms.Form):
         label=_("Issuer URL"),
         max_length=500,
         assume_scheme="https",
-        help_text=_("For example https://your-company.okta.com or https://login.microsoftonline.com/<tenant ID>/v2.0"),
+        help_text=_("For example https://your-company.okta.com or https://login.microsoftonline.com/your-tenant-id/v2.0"),
     )
     client_id = forms.CharField(label=_("Client ID"), max_length=255)
     client_secret = forms.CharField(
