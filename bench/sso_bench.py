@@ -11,7 +11,9 @@ Prints the median and p90 of each and the ratio of medians.
 """
 
 import argparse
+import html
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -111,7 +113,8 @@ def run(tries: int, port: int, folder: Path):
         client = Client()
         started = time.perf_counter()
         page = client.post("/sign-in/", {"username": email, "sso": "1"})
-        callback = provider.sign_in(page.context["provider_url"], email)
+        link = re.search(r'id="to-provider" href="([^"]+)"', page.content.decode()).group(1)
+        callback = provider.sign_in(html.unescape(link), email)
         parts = urlsplit(callback)
         response = client.get(f"{parts.path}?{parts.query}")
         elapsed = time.perf_counter() - started
