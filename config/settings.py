@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "api",
     "webhooks",
+    "sso",
     "config",
 ]
 
@@ -106,8 +107,9 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "console.User"
-# Every password check goes through the sign-in throttle (console/throttle.py).
-AUTHENTICATION_BACKENDS = ["console.throttle.ThrottledModelBackend"]
+# Every password check goes through the sign-in throttle (console/throttle.py), then SSO
+# enforcement (sso/backends.py: a managed user whose verified domain requires SSO is refused).
+AUTHENTICATION_BACKENDS = ["sso.backends.SsoEnforcingBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -442,3 +444,9 @@ MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", default="Admin Center")
 # origin its address; both default to CONSOLE_BASE_URL.
 MFA_WEBAUTHN_ORIGIN = env("MFA_WEBAUTHN_ORIGIN", default=CONSOLE_BASE_URL.rstrip("/"))
 MFA_WEBAUTHN_RP_ID = env("MFA_WEBAUTHN_RP_ID", default="") or (urlsplit(MFA_WEBAUTHN_ORIGIN).hostname or "localhost")
+# --- Single sign-on (OpenID Connect) ----------------------------------------------------
+# Keys that encrypt the IdPs' client secrets at rest (Fernet); the first encrypts, all decrypt.
+# Empty: derived from SECRET_KEY.
+SSO_SECRET_KEYS = env.list("SSO_SECRET_KEYS", default=[])
+SSO_HTTP_TIMEOUT_SECONDS = env.float("SSO_HTTP_TIMEOUT_SECONDS", default=10.0)  # discovery, token, JWKS
+SSO_FLOW_MAX_AGE_SECONDS = env.int("SSO_FLOW_MAX_AGE_SECONDS", default=600)  # start to callback

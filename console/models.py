@@ -129,6 +129,7 @@ class Membership(models.Model):
         AUTO_ADDED = "auto_added", _("Added automatically at sign-up")
         ADDED_BACK = "added_back", _("Added back after re-verification")
         OPERATOR = "operator", _("Added by an operator")
+        SSO = "sso", _("Added at their first single sign-on")
 
     ADMIN_ROLES = (Role.OWNER, Role.ADMINISTRATOR)
 

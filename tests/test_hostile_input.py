@@ -478,6 +478,8 @@ ID_ROUTES = [
     ("get", "/audit/{}/", "audit_event"),
     ("post", "/api-tokens/{}/revoke/", "api_token"),
     ("post", "/security/keys/{}/remove/", "security_key"),
+    ("get", "/sso/domains/{}/", "domain"),
+    ("post", "/sso/domains/{}/", "domain"),
 ]
 # The API's id routes, requested with organization A's token (every method is tried).
 API_ID_ROUTES = [

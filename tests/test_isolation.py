@@ -53,6 +53,9 @@ PUBLIC_NAMES = {
     "mfa:key_add",
     "mfa:key_remove",
     "mfa:recovery_codes",
+    "sign_in",
+    "sso:start",
+    "sso:oidc_callback",
 }
 
 # For every route with an int converter: which object of an organization the id names.
@@ -89,6 +92,7 @@ OBJECT_KINDS = {
     ("webhooks:test", "pk"): "webhook_endpoint",
     ("webhooks:redeliver", "pk"): "webhook_delivery",
     ("mfa:key_remove", "pk"): "security_key",
+    ("sso:domain_requirement", "pk"): "domain",
     ("api:domain", "pk"): "domain",
     ("api:domain_verify", "pk"): "domain",
     ("api:domain_html_file", "pk"): "domain",

@@ -16,6 +16,8 @@ from imports import services as import_services
 from imports.models import ImportJob
 from webhooks import outbox, signing
 from webhooks.models import Delivery, Endpoint, EndpointSecret
+from sso import crypto
+from sso.models import IdentityProvider
 
 
 @dataclass
@@ -92,8 +94,23 @@ def build_console_world() -> ConsoleWorld:
         ("two-factor-policy", reverse("mfa:policy")),
         ("recovery-codes-confirm", reverse("mfa:recovery_codes")),
     ]
+    IdentityProvider.objects.create(
+        organization=organization,
+        issuer="https://idp.example.com",
+        client_id="admin-center",
+        client_secret_encrypted=crypto.encrypt("secret"),
+        authorization_endpoint="https://idp.example.com/authorize",
+        token_endpoint="https://idp.example.com/token",
+        jwks_uri="https://idp.example.com/jwks",
+    )
+    pages += [
+        ("sso-settings", reverse("sso:settings")),
+        ("sso-require", reverse("sso:domain_requirement", args=[verified.pk])),
+        ("sso-remove", reverse("sso:remove")),
+    ]
     public_pages = [
         ("sign-in", reverse("console:login")),
+        ("sso-start", reverse("sso:start")),
         ("sign-up", reverse("console:sign_up")),
         ("sign-up-done", reverse("console:sign_up_done")),
         ("password-reset", reverse("console:password_reset")),

@@ -21,6 +21,7 @@ from imports.models import AccessRequest, ImportJob, ImportRow
 from webhooks import outbox, signing
 from webhooks.models import Delivery, Endpoint, EndpointSecret
 from mfa.models import SecurityKey
+from sso.models import DomainPolicy, IdentityProvider
 
 PASSWORD = "a-long-test-password-42"
 FEATURE = Organization.Feature.BULK_USER_IMPORT
@@ -43,6 +44,8 @@ WATCHED_MODELS = (
     Endpoint,
     EndpointSecret,
     Delivery,
+    IdentityProvider,
+    DomainPolicy,
 )
 
 # Written by signing in (force_login in the tests, too) and by using a token, not by the
@@ -218,6 +221,8 @@ def organization_snapshot(organization: Organization) -> dict[str, list[tuple]]:
             EndpointSecret: {"endpoint__organization": organization},
             Delivery: {"endpoint__organization": organization},
             SecurityKey: {"user_id__in": user_ids},
+            IdentityProvider: {"organization": organization},
+            DomainPolicy: {"domain__organization": organization},
         }
     )
 
