@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from console import clock
 from console.errors import ConsoleError
 from console.messages import Message
-from console.permissions import admin_required, get_for_organization
+from console.permissions import admin_required, get_for_organization, require_recent_auth
 from webhooks import services
 from webhooks.forms import EVENT_LABELS, EndpointForm
 from webhooks.models import Delivery, Endpoint
@@ -31,6 +31,7 @@ def endpoint_list(request):
 
 
 @admin_required
+@require_recent_auth
 @require_http_methods(["GET", "POST"])
 def endpoint_create(request):
     form = EndpointForm(request.POST or None, initial={"enabled": True})
@@ -94,6 +95,7 @@ def endpoint_delete(request, pk):
 
 
 @admin_required
+@require_recent_auth
 @require_http_methods(["GET", "POST"])
 def endpoint_rotate(request, pk):
     endpoint = get_for_organization(Endpoint.objects.all(), request.organization, pk=pk)

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('console', '0003_alter_membership_joined_via'),
+        ('console', '0005_alter_membership_joined_via'),
         ('domains', '0002_auto_add_off_until_decided'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -14,10 +14,10 @@ from domains.models import Domain
 from domains.tests.factories import DomainCheckFactory, DomainFactory
 from imports import services as import_services
 from imports.models import ImportJob
-from webhooks import outbox, signing
-from webhooks.models import Delivery, Endpoint, EndpointSecret
 from sso import crypto
 from sso.models import IdentityProvider
+from webhooks import outbox, signing
+from webhooks.models import Delivery, Endpoint, EndpointSecret
 
 
 @dataclass

@@ -18,10 +18,10 @@ from console import audit
 from console.models import Account, AuditEvent, Membership, Organization, User
 from domains.models import Domain, DomainCheck, RemovedMember
 from imports.models import AccessRequest, ImportJob, ImportRow
-from webhooks import outbox, signing
-from webhooks.models import Delivery, Endpoint, EndpointSecret
 from mfa.models import SecurityKey
 from sso.models import DomainPolicy, IdentityProvider
+from webhooks import outbox, signing
+from webhooks.models import Delivery, Endpoint, EndpointSecret
 
 PASSWORD = "a-long-test-password-42"
 FEATURE = Organization.Feature.BULK_USER_IMPORT

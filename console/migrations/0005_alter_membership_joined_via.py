@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('console', '0002_auditevent_actor_kind_token'),
+        ('console', '0004_two_factor'),
     ]
 
     operations = [
