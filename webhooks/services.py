@@ -319,17 +319,17 @@ def _endpoint_failed(endpoint_id: int, now: datetime) -> None:
     )
     link = emails.absolute_url(reverse("webhooks:detail", args=[endpoint.pk]))
     admins = Membership.objects.filter(organization=endpoint.organization, role__in=Membership.ADMIN_ROLES)
-    for membership in admins.select_related("user"):
-        emails.send_to_user_on_commit(
-            "webhooks_endpoint_disabled",
-            user=membership.user,
-            context={
-                "organization": endpoint.organization.name,
-                "url": endpoint.url,
-                "days": settings.WEBHOOK_DISABLE_AFTER_DAYS,
-                "endpoint_url": link,
-            },
-        )
+    emails.queue_to_users(
+        "webhooks_endpoint_disabled",
+        users=[membership.user for membership in admins.select_related("user")],
+        params={
+            "organization": endpoint.organization.name,
+            "url": endpoint.url,
+            "days": settings.WEBHOOK_DISABLE_AFTER_DAYS,
+            "endpoint_url": link,
+        },
+        reference=f"webhooks.endpoint_disabled:{endpoint.pk}",
+    )
 
 
 def due_deliveries(now: datetime):
