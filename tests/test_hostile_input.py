@@ -474,6 +474,7 @@ ID_ROUTES = [
     ("post", "/imports/job/{}/check-new/", "job"),
     ("post", "/users/{}/role/", "membership"),
     ("post", "/users/{}/remove/", "membership"),
+    ("post", "/users/{}/resend-invitation/", "membership"),
     ("get", "/audit/{}/", "audit_event"),
     ("post", "/api-tokens/{}/revoke/", "api_token"),
 ]
@@ -526,6 +527,7 @@ def _pages(world) -> list[str]:
         reverse("console:audit"),
         reverse("console:audit_detail", args=[a.audit_event.pk]),
         reverse("console:user_remove", args=[a.member_membership.pk]),
+        reverse("console:user_resend_invitation", args=[a.member_membership.pk]),
         reverse("domains:list"),
         reverse("domains:add"),
         reverse("domains:detail", args=[a.domain.pk]),
