@@ -46,6 +46,15 @@ def _reset_clock():
 
 
 @pytest.fixture(autouse=True)
+def _reset_language():
+    """A request in Japanese leaves Japanese active in the thread: the next test starts afresh."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _clear_rate_limits():
     """Rate-limit and throttle counters live in the cache: each test starts from zero.
 
