@@ -155,9 +155,10 @@ class Delivery:
 
 def is_transient(error: BaseException) -> bool:
     """Worth trying again later: 4xx SMTP replies, lost or refused connections, timeouts,
-    a provider API's 429 or 5xx. A 5xx reply (unknown mailbox, rejected) is final."""
-    if isinstance(error, SoftTimeLimitExceeded):
-        return True
+    rejected relay credentials, a provider API's 429 or 5xx. Any other 5xx reply (unknown
+    mailbox, rejected message) is final."""
+    if isinstance(error, SoftTimeLimitExceeded | smtplib.SMTPAuthenticationError):
+        return True  # a hung attempt, or the relay's credentials: fixable, and no fault of the message
     if isinstance(error, smtplib.SMTPResponseException):
         return 400 <= error.smtp_code < 500
     if isinstance(error, smtplib.SMTPRecipientsRefused):

@@ -9,11 +9,14 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from console.models import AuditEvent, Membership, Organization, User
+from console import clock
+from console.models import AuditEvent, Membership, Organization, OutboundEmail, User
+from console.tests.factories import MembershipFactory
 from domains.models import Domain
 from domains.tests.factories import DomainCheckFactory, DomainFactory
 from imports import services as import_services
 from imports.models import ImportJob
+from imports.services.notices import notice_reference
 from sso import crypto
 from sso.models import IdentityProvider
 from webhooks import outbox, signing
@@ -41,6 +44,21 @@ def build_console_world() -> ConsoleWorld:
     job.refresh_from_db()
     assert job.status == ImportJob.Status.REPORT_READY
     alice = Membership.objects.get(user__email="alice@example.com")
+    invited = MembershipFactory(
+        organization=organization,
+        joined_via=Membership.JoinedVia.INVITED,
+        user__email="invited.person@example.com",
+        user__password=None,
+    )
+    # The import page shows its notices' delivery: one sent, one refused by the mail server.
+    for n, (status, error) in enumerate(
+        [(OutboundEmail.Status.SENT, ""), (OutboundEmail.Status.FAILED, "SMTPRecipientsRefused: 550 5.1.1 Unknown user")]
+    ):
+        OutboundEmail.objects.create(
+            message_id=f"<notice-{n}@admin-center.invalid>", template="imports_notice",
+            recipient=f"notice{n}@example.com", params={"job_id": job.pk}, reference=notice_reference(job.pk),
+            status=status, last_error=error, failed_at=clock.now() if error else None,
+        )
     event = AuditEvent.objects.filter(organization=organization).order_by("pk").first()
     endpoint = Endpoint.objects.create(
         organization=organization,
@@ -73,6 +91,7 @@ def build_console_world() -> ConsoleWorld:
         ("users", reverse("console:users")),
         ("user-add", reverse("members:add")),
         ("user-remove", reverse("console:user_remove", args=[alice.pk])),
+        ("user-resend-invitation", reverse("console:user_resend_invitation", args=[invited.pk])),
         ("accounts", reverse("console:accounts")),
         ("audit", reverse("console:audit")),
         ("audit-event", reverse("console:audit_detail", args=[event.pk])),
