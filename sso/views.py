@@ -205,7 +205,7 @@ def settings_page(request):
         "provider": provider,
         "callback_url": callback_url(),
         "signin_url": emails.absolute_url(reverse("console:login")),
-        "domains": selectors.verified_domains_with_policies(request.organization),
+        "domains": selectors.domains_with_policies(request.organization),
         "break_glass_form": BreakGlassForm(owners=owners, initial={"owner": provider.break_glass_owner_id} if provider else None),
         "break_glass_owner": provider.break_glass_owner if provider else None,
         "verified_status": Domain.Status.VERIFIED,
