@@ -73,7 +73,7 @@ def enforced_policy_for(user: User) -> DomainPolicy | None:
     return policy
 
 
-def verified_domains_with_policies(organization) -> list[Domain]:
+def domains_with_policies(organization) -> list[Domain]:
     """The organization's domains that are not removed, each with `.sso_required` (False when no policy)."""
     domains = list(Domain.objects.active().filter(organization=organization).select_related("sso_policy"))
     for domain in domains:

@@ -64,10 +64,10 @@ class SignInView(auth_views.LoginView):
             if provider is not None:
                 return _start_flow(request, provider, email=email, next_url=self.get_redirect_url())
             if "sso" in request.POST:
-                form = self.get_form()
-                form.errors.clear()
-                form.add_error(None, _("There is no single sign-on for this address. Sign in with your password."))
-                return self.render_to_response(self.get_context_data(form=form))
+                # An unbound form: choosing SSO never has a typed password checked.
+                form = self.get_form_class()(request, initial={"username": email})
+                message = _("There is no single sign-on for this address. Sign in with your password.")
+                return self.render_to_response(self.get_context_data(form=form, sso_message=message))
         return super().post(request, *args, **kwargs)
 
 
@@ -205,7 +205,7 @@ def settings_page(request):
         "provider": provider,
         "callback_url": callback_url(),
         "signin_url": emails.absolute_url(reverse("console:login")),
-        "domains": selectors.verified_domains_with_policies(request.organization),
+        "domains": selectors.domains_with_policies(request.organization),
         "break_glass_form": BreakGlassForm(owners=owners, initial={"owner": provider.break_glass_owner_id} if provider else None),
         "break_glass_owner": provider.break_glass_owner if provider else None,
         "verified_status": Domain.Status.VERIFIED,

@@ -166,3 +166,10 @@ def test_a_pending_domain_cannot_require_sso(admin_client, provider, organizatio
     pending = DomainFactory(organization=organization, name="pending.example", pending=True)
     admin_client.post(reverse("sso:domain_requirement", args=[pending.pk]), {"require_sso": "on"})
     assert not DomainPolicy.objects.filter(require_sso=True).exists()
+
+
+def test_choosing_sso_for_an_address_without_it_checks_no_password(client, domain, owner):
+    response = client.post("/sign-in/", {"username": "someone@elsewhere.example", "password": "guess", "sso": "1"})
+    assert b"no single sign-on for this address" in response.content
+    assert b'value="someone@elsewhere.example"' in response.content
+    assert not AuditEvent.objects.filter(action="user.signin_failed").exists()
