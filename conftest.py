@@ -46,6 +46,17 @@ def _reset_clock():
 
 
 @pytest.fixture(autouse=True)
+def _reset_language():
+    """LocaleMiddleware activates the request's language and leaves it active in the thread:
+    a test that calls services directly must not inherit the previous test's last page."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _clear_rate_limits():
     """Rate-limit and throttle counters live in the cache: each test starts from zero.
 

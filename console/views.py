@@ -67,7 +67,8 @@ def render_user_list(request, *, user_ids=None, extra_context=None):
         "filter_form": form,
         "page_obj": _page(request, memberships),
         "query": _query_without_page(request),
-        "roles": Membership.Role.choices,
+        # Translated once per page, not once per row and option.
+        "roles": [(value, str(label)) for value, label in Membership.Role.choices],
         "owners_count": selectors.owners_count_of(organization=request.organization),
         **(extra_context or {}),
     }

@@ -18,6 +18,7 @@ from console.permissions import admin_required, require_recent_auth
 from domains import checking, members, selectors, services
 from domains.forms import AddDomainForm, DomainSettingsForm, MethodForm
 from domains.models import Domain, DomainCheck
+from domains.rows import domain_rows
 from domains.services import VerifyOutcome
 
 
@@ -39,6 +40,7 @@ def domain_list(request):
         "domains/domain_list.html",
         {
             "domains": domains,
+            "rows": domain_rows(domains),
             "removed_domains": selectors.removed_domains_of(organization=request.organization),
             "max_domains": settings.DOMAIN_MAX_PER_ORGANIZATION,
         },

@@ -113,7 +113,7 @@ def test_verify_now_is_rate_limited_with_retry_after(clock, api, org, settings, 
 
 
 def test_change_method_and_settings(api, org):
-    domain = DomainFactory(organization=org, name="acme.test")
+    domain = DomainFactory(organization=org, name="acme.test", pending=True, auto_add_new_users=True)
     response = api.patch(
         f"/api/v1/domains/{domain.pk}", {"method": "https", "auto_add_new_users": False}, format="json"
     )
@@ -122,6 +122,19 @@ def test_change_method_and_settings(api, org):
     assert set(AuditEvent.objects.values_list("action", flat=True)) >= {"domain.method_changed", "domain.settings_changed"}
     bad = api.patch(f"/api/v1/domains/{domain.pk}", {"method": "carrier-pigeon"}, format="json")
     assert bad.status_code == 422
+
+
+def test_a_verified_domain_switches_method_only_once_the_new_method_verifies(api, org):
+    domain = DomainFactory(organization=org, name="acme.test", auto_add_new_users=True)
+    refused = api.patch(
+        f"/api/v1/domains/{domain.pk}", {"method": "https", "auto_add_new_users": False}, format="json"
+    )
+    assert refused.status_code == 409 and "did not switch" in refused.json()["detail"]
+    domain.refresh_from_db()
+    assert domain.method == "dns" and domain.auto_add_new_users is True
+    assert domain.status == Domain.Status.VERIFIED
+    # The refused attempt is kept, so the admin can see what the new method found.
+    assert DomainCheck.objects.filter(domain=domain, method="https").count() == 1
 
 
 def test_delete_keeps_a_record(api, org, org_owner):

@@ -197,7 +197,7 @@ def test_a_malformed_key_is_400(api):
 
 
 def test_if_match_refuses_a_stale_write_and_accepts_a_fresh_one(api, org):
-    domain = DomainFactory(organization=org, name="acme-corp.example", pending=True)
+    domain = DomainFactory(organization=org, name="acme-corp.example", pending=True, auto_add_new_users=True)
     etag = api.get(f"/api/v1/domains/{domain.pk}")["ETag"]
     changed = api.patch(f"/api/v1/domains/{domain.pk}", {"method": "https"}, format="json", HTTP_IF_MATCH=etag)
     assert changed.status_code == 200 and changed["ETag"] != etag

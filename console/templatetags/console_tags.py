@@ -1,9 +1,10 @@
 """Template helpers of the organizations app: audit actions and gated features in words."""
 
+import functools
 import re
 
 from django import template
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 
 from console import audit
 from console.models import Membership, Organization
@@ -41,3 +42,16 @@ def target_label(event) -> str:
     if match:
         return gettext("Import of users of %(domain)s") % {"domain": match["domain"]}
     return event.target_repr
+
+
+@register.filter
+def choice_label(instance, field_name: str) -> str:
+    """{{ row|choice_label:"status" }}: get_status_display without its per-call cost (Django
+    rebuilds the choices and translates every label on each call; per table row it adds up)."""
+    value = getattr(instance, field_name)
+    return _choice_labels(type(instance), field_name, get_language()).get(value, value)
+
+
+@functools.lru_cache(maxsize=512)
+def _choice_labels(model, field_name: str, language: str | None) -> dict:
+    return {value: str(label) for value, label in model._meta.get_field(field_name).flatchoices}

@@ -1,0 +1,80 @@
+"""The Domains list's rows, worked out once per page.
+
+With 100 domains the page's cost was the template engine resolving, per row, the same labels,
+links and translations; here each label is translated once and each link built from one
+reversed pattern, so a row costs a few dictionary lookups.
+"""
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+from domains.models import Domain
+
+# The same words as domains/_outcome_badge.html.
+OUTCOME_WORDS = {
+    "verified": lambda: _("Verified"),
+    "not_found": lambda: _("Not found"),
+    "mismatch": lambda: _("Mismatch"),
+    "inconclusive": lambda: _("Inconclusive"),
+}
+
+
+@dataclass(slots=True)
+class DomainRow:
+    domain: Domain
+    url: str
+    status_label: str
+    method_label: str
+    outcome_label: str
+    last_checked: str
+    next_check: str
+    deadline: str
+    action_url: str
+    action: SafeString
+
+
+def _link_maker(name: str):
+    """reverse() once with a marker id, then per row only a string replace."""
+    marker = "9223372036854775807"
+    pattern = reverse(name, args=[int(marker)])
+    return lambda pk: pattern.replace(marker, str(pk))
+
+
+def _when(value) -> str:
+    return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT") if value else ""
+
+
+def domain_rows(domains) -> list[DomainRow]:
+    statuses = {value: str(label) for value, label in Domain.Status.choices}
+    methods = {value: str(label) for value, label in Domain.Method.choices}
+    outcomes = {value: word() for value, word in OUTCOME_WORDS.items()}
+    detail, verify = _link_maker("domains:detail"), _link_maker("domains:verify")
+    # The same messages as the template's blocktranslate (one msgid each); the name is escaped.
+    actions = {
+        Domain.Status.PENDING: _('Verify<span class="visually-hidden"> %(name)s</span>'),
+        Domain.Status.REVALIDATION_REQUIRED: _('Re-validate<span class="visually-hidden"> %(name)s</span>'),
+    }
+    details = _('Details<span class="visually-hidden"> of %(name)s</span>')
+    rows = []
+    for domain in domains:
+        action = actions.get(domain.status)
+        rows.append(
+            DomainRow(
+                domain=domain,
+                url=detail(domain.pk),
+                status_label=statuses.get(domain.status, domain.status),
+                method_label=methods.get(domain.method, domain.method),
+                outcome_label=outcomes.get(domain.last_outcome, domain.last_outcome),
+                last_checked=_when(domain.last_checked_at),
+                next_check=_when(domain.next_check_at),
+                deadline=_when(domain.grace_deadline) if domain.in_grace else "",
+                action_url=verify(domain.pk) if action else detail(domain.pk),
+                action=mark_safe((action or details) % {"name": conditional_escape(domain.unicode_name)}),  # noqa: S308
+            )
+        )
+    return rows
