@@ -63,7 +63,7 @@ def verify_registration(*, credential: str, challenge: bytes, rp_id: str, origin
         verified = verify_registration_response(
             credential=credential, expected_challenge=challenge, expected_rp_id=rp_id, expected_origin=origin
         )
-    except (WebAuthnException, ValueError, KeyError, TypeError, json.JSONDecodeError) as error:
+    except (WebAuthnException, ValueError, KeyError, TypeError, AttributeError) as error:
         raise CeremonyFailed(str(error)) from error
     return NewCredential(
         credential_id=verified.credential_id,
@@ -86,7 +86,7 @@ def credential_id_of(credential: str) -> bytes:
     """The raw id the browser says it used (to find the stored key before verifying)."""
     try:
         return base64url_to_bytes(json.loads(credential)["rawId"])
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise CeremonyFailed("no credential id") from error
 
 
@@ -103,6 +103,6 @@ def verify_authentication(
             credential_public_key=public_key,
             credential_current_sign_count=sign_count,
         )
-    except (WebAuthnException, ValueError, KeyError, TypeError, json.JSONDecodeError) as error:
+    except (WebAuthnException, ValueError, KeyError, TypeError, AttributeError) as error:
         raise CeremonyFailed(str(error)) from error
     return verified.new_sign_count

@@ -133,3 +133,41 @@ def test_removing_a_key_asks_first(key, admin_client, owner):
     owner.refresh_from_db()
     assert not owner.two_factor_enabled
     assert AuditEvent.objects.filter(action="mfa.security_key_removed").exists()
+
+
+JUNK = [
+    "",
+    "null",
+    "[]",
+    "12",
+    '{"rawId": 5}',
+    '{"rawId": "!!!"}',
+    '{"id": "x", "rawId": "AAAA", "response": {}}',
+    '{"id": "x", "rawId": "AAAA", "response": {"clientDataJSON": "e30", "authenticatorData": "AA", "signature": "AA"}}',
+    "{" * 500,
+    "\x00\ud7ff" * 50,
+]
+
+
+@pytest.mark.parametrize("junk", JUNK)
+def test_hostile_credentials_are_refused_without_an_error_page(key, owner, junk):
+    client = Client(raise_request_exception=False)
+    sign_in(client, owner.email)
+    _options(client, "mfa:challenge_key_options")
+    response = client.post(reverse("mfa:challenge"), {"credential": junk})
+    assert response.status_code == 400
+    assert client.get(reverse("console:home")).status_code == 302
+    # The same junk as a registration changes nothing.
+    admin = Client(raise_request_exception=False)
+    admin.force_login(owner)
+    _options(admin, "mfa:key_options")
+    assert admin.post(reverse("mfa:key_add"), {"name": "Junk", "credential": junk}).status_code == 302
+    assert SecurityKey.objects.filter(user=owner).count() == 1
+
+
+def test_a_stored_key_with_a_broken_public_key_is_refused(key, owner):
+    SecurityKey.objects.filter(user=owner).update(public_key=b"\x00not-cbor")
+    client = Client(raise_request_exception=False)
+    sign_in(client, owner.email)
+    assertion = key.get(_options(client, "mfa:challenge_key_options"))
+    assert client.post(reverse("mfa:challenge"), {"credential": assertion}).status_code == 400

@@ -58,6 +58,8 @@
       fetch(form.getAttribute("data-options-url"), {
         method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": token, "Accept": "application/json" }
       }).then(function (response) {
+        // Asked to confirm who they are first (a stale sign-in): go there, then come back.
+        if (response.redirected) { window.location.assign(response.url); return new Promise(function () {}); }
         if (!response.ok) { throw new Error("options"); }
         return response.json();
       }).then(function (data) {
