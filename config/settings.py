@@ -109,7 +109,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "console.User"
 # Every password check goes through the sign-in throttle (console/throttle.py), then SSO
 # enforcement (sso/backends.py: a managed user whose verified domain requires SSO is refused).
-AUTHENTICATION_BACKENDS = ["sso.backends.SsoEnforcingBackend"]
+# Passwords (throttled, refused where a verified domain requires SSO); sessions opened through an
+# organization's identity provider are recorded with the second, which accepts no password.
+AUTHENTICATION_BACKENDS = ["sso.backends.SsoEnforcingBackend", "sso.backends.IdentityProviderBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

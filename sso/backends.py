@@ -6,6 +6,7 @@ managed user whose domain requires SSO neither skips the throttle nor tells a st
 lacks the password anything. A correct password of such a user is refused with the reason.
 """
 
+from django.contrib.auth.backends import BaseBackend
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 
@@ -33,6 +34,18 @@ class SsoEnforcingBackend(ThrottledModelBackend):
         if membership is not None and membership.role == membership.Role.OWNER and _break_glass_in_use(user):
             services.record_break_glass_sign_in(user=user, organization=membership.organization, address=address)
         return user
+
+
+class IdentityProviderBackend(BaseBackend):
+    """The backend a session opened through the organization's identity provider is recorded
+    with. It never accepts a password (authenticate is always None); the second-factor gate tells
+    an IdP sign-in from a password sign-in by it (the IdP answers for the second factor)."""
+
+    def authenticate(self, request, **kwargs):
+        return None
+
+    def get_user(self, user_id):
+        return SsoEnforcingBackend().get_user(user_id)
 
 
 def _break_glass_in_use(user) -> bool:

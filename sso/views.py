@@ -172,7 +172,7 @@ def oidc_callback(request):
         user = services.complete_sign_in(provider=provider, claims=claims)
     except ConsoleError as error:
         return _failed(request, error.message, status=403)
-    login(request, user, backend="sso.backends.SsoEnforcingBackend")
+    login(request, user, backend="sso.backends.IdentityProviderBackend")
     services.record_signed_in(provider=provider, user=user, address=client_address(request))
     next_url = flow.get("next") or ""
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):

@@ -46,6 +46,16 @@ def test_a_managed_user_signs_in_through_the_provider(provider, alice, sso_sign_
     assert client.get("/").status_code in (200, 403)  # a Member sees the "for admins" page, signed in
 
 
+def test_an_identity_provider_sign_in_answers_for_the_second_factor(provider, alice, sso_sign_in, client):
+    """A password sign-in of a user with a second factor owes it; the IdP's sign-in does not."""
+    User.objects.filter(pk=alice.pk).update(two_factor_enabled=True)
+    response, _callback = sso_sign_in("alice@example.com")
+    assert response["Location"] == "/"
+    assert signed_in_user(client) == str(alice.pk)
+    assert not client.session.get("mfa_pending")
+    assert client.get("/").status_code in (200, 403)  # not sent to the second-factor page
+
+
 def test_the_callback_cannot_be_replayed(provider, alice, sso_sign_in, client):
     _response, callback = sso_sign_in("alice@example.com")
     client.logout()
