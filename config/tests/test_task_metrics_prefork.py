@@ -43,7 +43,7 @@ def test_prefork_children_count_into_one_sum(tmp_path, monkeypatch):
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     monkeypatch.setenv("CELERY_BROKER_URL", redis_url)  # Celery lets this variable win over broker=
-    producer = Celery(broker=redis_url)
+    producer = Celery(broker=redis_url, set_as_current=False)  # the project app stays current for later tests
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))  # read the worker's samples here
     try:
         for _ in range(20):
