@@ -15,7 +15,12 @@ import pytest  # noqa: E402
 from console import clock as console_clock  # noqa: E402
 from tests.support.missing import skip_or_fail  # noqa: E402
 
-pytest_plugins = ["tests.support.dns_server", "tests.support.https_server"]
+pytest_plugins = [
+    "tests.support.dns_server",
+    "tests.support.https_server",
+    "tests.support.smtp_server",
+    "tests.support.oidc_provider",
+]
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

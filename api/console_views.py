@@ -12,7 +12,7 @@ from api.forms import TokenForm
 from api.models import ApiToken, Scope
 from console import clock
 from console.errors import ConsoleError
-from console.permissions import admin_required, get_for_organization
+from console.permissions import admin_required, get_for_organization, require_recent_auth
 
 
 def _end_of_day(day) -> datetime:
@@ -28,6 +28,7 @@ def token_list(request):
 
 @admin_required
 @require_http_methods(["GET", "POST"])
+@require_recent_auth
 def token_create(request):
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

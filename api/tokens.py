@@ -24,7 +24,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from api.models import ApiToken, Scope
-from console import audit, clock
+from console import audit, clock, events
 from console.errors import ConsoleError
 from console.models import AuditEvent, Membership, Organization, User
 
@@ -145,6 +145,11 @@ def create_token(
                 "acts_for": created_by.email,
             },
         )
+        events.emit(
+            events.API_TOKEN_CREATED,
+            organization_id=organization.pk,
+            data={**token.audit_detail(), "scopes": scopes, "expires_at": events.iso(expires_at), "acts_for": created_by.email},
+        )
     return token, secret
 
 
@@ -164,6 +169,7 @@ def revoke_token(*, token: ApiToken, actor: User | None) -> ApiToken:
                 target=token,
                 detail=token.audit_detail(),
             )
+            events.emit(events.API_TOKEN_REVOKED, organization_id=token.organization_id, data=token.audit_detail())
     return token
 
 

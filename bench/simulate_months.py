@@ -113,6 +113,12 @@ def main():
     parser.add_argument("--dispatch-minutes", type=float, default=15.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--members-every", type=int, default=5, help="one domain in N has managed users")
+    parser.add_argument("--dns-timeout", type=float, default=0.2,
+                        help="seconds before an unanswered query counts as a timeout (the wall time a 'hanging' name costs)")
+    parser.add_argument("--check-deadline", type=float, default=0.5, help="the background check's deadline, seconds")
+    parser.add_argument("--invariants-every", type=int, default=10,
+                        help="every N simulated days, check the invariants that SQL answers at once")
+    parser.add_argument("--profile", metavar="FILE", help="write cProfile statistics of the simulated days to FILE")
     args = parser.parse_args()
 
     database_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_months")
@@ -130,9 +136,9 @@ def main():
             "EMAIL_URL": "memorymail://",
             "DNS_NAMESERVERS": "127.0.0.1",
             "DNS_PORT": str(dns.port),
-            "DNS_TIMEOUT_SECONDS": "0.2",
+            "DNS_TIMEOUT_SECONDS": str(args.dns_timeout),
             "DNS_AUTHORITATIVE_MODE": "0",
-            "BACKGROUND_CHECK_DEADLINE_SECONDS": "0.5",
+            "BACKGROUND_CHECK_DEADLINE_SECONDS": str(args.check_deadline),
             "DOMAIN_CHECK_CONCURRENCY": "64",
             "DOMAIN_DISPATCH_SECONDS": str(dispatch.total_seconds()),
             "DOMAIN_DISPATCH_MAX_PER_RUN": str(args.domains * 2),
@@ -256,6 +262,22 @@ def main():
             elif pk not in hanging:
                 publish(pk)
 
+    def quick_invariants(now: datetime) -> str:
+        """What SQL answers at once, so a run stopped early still says what held so far."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT COUNT(*) FROM (SELECT domain_id, due_at FROM domains_domaincheck WHERE due_at IS NOT NULL "
+                "GROUP BY domain_id, due_at HAVING COUNT(*) > 1) twice"
+            )
+            twice = cursor.fetchone()[0]
+        overdue = Domain.objects.active().filter(next_check_at__lt=now - 2 * dispatch).count()
+        users, accounts = User.objects.count(), Account.objects.count()
+        moved = sum(1 for pk, owner in Account.objects.values_list("pk", "owner_id") if account_owner_before[pk] != owner)
+        verdict = "hold" if not (twice or overdue or users != users_before or accounts != accounts_before or moved) else "BROKEN"
+        return (f"checked twice for one due time {twice}, overdue by two dispatch intervals {overdue}, "
+                f"users {users}/{users_before}, accounts {accounts}/{accounts_before}, accounts that changed owner "
+                f"{moved}, removals so far {AuditEvent.objects.filter(action='user.removed').count()}: {verdict}")
+
     # --- replay beat's schedule on the clock ----------------------------------------------
     end = start + timedelta(days=args.days)
     now = start
@@ -263,6 +285,12 @@ def main():
     dispatch_runs = claimed_total = emails_sent = 0
     wall_started = time.perf_counter()
     check_seconds = 0.0
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     while now < end:
         clock.set_now(now)
         if now >= next_day:
@@ -289,8 +317,13 @@ def main():
             statuses = Counter(Domain.objects.values_list("status", flat=True))
             print(f"day {day:3d}: {dict(statuses)}  checks so far {claimed_total}  "
                   f"wall {time.perf_counter() - wall_started:.0f}s", flush=True)
+            if args.invariants_every and day % args.invariants_every == 0:
+                print(f"day {day:3d} invariants so far: {quick_invariants(now)}", flush=True)
     clock.set_now(end)
     wall = time.perf_counter() - wall_started
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
     emails_sent += len(getattr(mail, "outbox", []))
 
     # --- invariants -----------------------------------------------------------------------

@@ -12,6 +12,9 @@ class ConfigConfig(AppConfig):
         from django.utils.module_loading import autodiscover_modules
 
         from config import checks  # noqa: F401  (registers the production checks)
+        from config.observability import connect_task_signals
+
+        connect_task_signals()
 
         # Services queue tasks by name (console.queue): every process, not only workers, must
         # know them, so each app's tasks module is imported once all apps are ready.

@@ -5,6 +5,7 @@ Defaults are the embedded shape (SQLite, a filesystem Celery broker, console e-m
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -41,16 +42,21 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "console",
+    "mfa",
     "domains",
     "imports",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "api",
+    "webhooks",
+    "sso",
     "config",
 ]
 
 MIDDLEWARE = [
+    # First and last: request latency and responses by status, around everything else.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -59,8 +65,11 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After authentication: a password-only session reaches only the second-factor pages.
+    "mfa.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "console.middleware.ContentSecurityPolicyMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -98,8 +107,11 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "console.User"
-# Every password check goes through the sign-in throttle (console/throttle.py).
-AUTHENTICATION_BACKENDS = ["console.throttle.ThrottledModelBackend"]
+# Every password check goes through the sign-in throttle (console/throttle.py), then SSO
+# enforcement (sso/backends.py: a managed user whose verified domain requires SSO is refused).
+# Passwords (throttled, refused where a verified domain requires SSO); sessions opened through an
+# organization's identity provider are recorded with the second, which accepts no password.
+AUTHENTICATION_BACKENDS = ["sso.backends.SsoEnforcingBackend", "sso.backends.IdentityProviderBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -148,6 +160,30 @@ STORAGES = {
 EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Admin Center <no-reply@admin-center.invalid>")
+# Optional production backend through django-anymail: ANYMAIL_ESP=mailgun (or amazon_ses,
+# postmark, sendgrid, …) and that provider's settings as ANYMAIL_<NAME> (e.g. ANYMAIL_MAILGUN_API_KEY).
+ANYMAIL_ESP = env("ANYMAIL_ESP", default="")
+if ANYMAIL_ESP:
+    EMAIL_BACKEND = f"anymail.backends.{ANYMAIL_ESP}.EmailBackend"
+    ANYMAIL = {
+        name.removeprefix("ANYMAIL_"): env(name)
+        for name in sorted(environ.Env.ENVIRON)
+        if name.startswith("ANYMAIL_") and name != "ANYMAIL_ESP"
+    }
+# Seconds an SMTP connect, command or reply may take before the attempt counts as failed.
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=30.0)
+# Every e-mail is a console.OutboundEmail record sent by the console.send_emails task.
+EMAIL_BATCH_SIZE = env.int("EMAIL_BATCH_SIZE", default=50)  # records per task (one SMTP connection)
+EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=12)  # then the record ends failed
+EMAIL_RETRY_BACKOFF_SECONDS = env.float("EMAIL_RETRY_BACKOFF_SECONDS", default=15.0)  # doubled per attempt
+EMAIL_RETRY_BACKOFF_MAX_SECONDS = env.float("EMAIL_RETRY_BACKOFF_MAX_SECONDS", default=1800.0)
+EMAIL_TASK_SOFT_TIME_LIMIT = env.int("EMAIL_TASK_SOFT_TIME_LIMIT", default=240)
+# A claim outlives the task's hard limit, so a live sender is never raced by a requeue.
+EMAIL_LEASE_SECONDS = env.int("EMAIL_LEASE_SECONDS", default=EMAIL_TASK_SOFT_TIME_LIMIT + 120)
+EMAIL_SWEEP_SECONDS = env.float("EMAIL_SWEEP_SECONDS", default=60.0)  # beat: requeue lost records
+EMAIL_REQUEUE_GRACE_SECONDS = env.int("EMAIL_REQUEUE_GRACE_SECONDS", default=120)
+# Tests only: send in the committing process (still through the task) instead of the queue.
+EMAIL_DELIVER_INLINE = env.bool("EMAIL_DELIVER_INLINE", default=False)
 CONSOLE_BASE_URL = env("CONSOLE_BASE_URL", default="http://127.0.0.1:8000")
 SUPPORT_URL = env("SUPPORT_URL", default="https://help.example.invalid/support")
 
@@ -199,13 +235,20 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# No task may pin a worker: the soft limit raises inside the task, the hard one kills the
+# process (prefork pool). Tasks that legitimately run longer set their own.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 # Checks and imports on separate queues so a large import never delays re-checks.
 CELERY_TASK_ROUTES = {
     "domains.*": {"queue": "checks"},
     "imports.*": {"queue": "imports"},
+    # A slow receiver never delays checks or imports.
+    "webhooks.*": {"queue": "webhooks"},
 }
 CELERY_BEAT_SCHEDULE = {
     "console.heartbeat": {"task": "console.heartbeat", "schedule": env.float("HEARTBEAT_SECONDS", default=60.0)},
+    "console.requeue_emails": {"task": "console.requeue_emails", "schedule": EMAIL_SWEEP_SECONDS},
 }
 
 # --- Admin Center rules -----------------------------------------------------------------
@@ -249,6 +292,7 @@ IMPORT_RESUME_SWEEP_SECONDS = env.float("IMPORT_RESUME_SWEEP_SECONDS", default=1
 IMPORT_CHUNK_DELAY_SECONDS = env.float("IMPORT_CHUNK_DELAY_SECONDS", default=0.0)  # tests only: slows chunks
 IMPORT_CSV_CHUNK_SIZE = env.int("IMPORT_CSV_CHUNK_SIZE", default=2000)
 IMPORT_ROWS_PER_PAGE = env.int("IMPORT_ROWS_PER_PAGE", default=50)
+IMPORT_REPORT_SOFT_TIME_LIMIT = env.int("IMPORT_REPORT_SOFT_TIME_LIMIT", default=1800)
 CELERY_BEAT_SCHEDULE["imports.resume_stalled"] = {
     "task": "imports.resume_stalled",
     "schedule": IMPORT_RESUME_SWEEP_SECONDS,
@@ -256,6 +300,20 @@ CELERY_BEAT_SCHEDULE["imports.resume_stalled"] = {
 
 # --- Production shape and abuse protection ----------------------------------------
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# Error tracking: exceptions of the web and worker processes go to Sentry when a DSN is set.
+SENTRY_DSN = env("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env("SENTRY_ENVIRONMENT", default="")
+SENTRY_RELEASE = env("SENTRY_RELEASE", default="")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+if SENTRY_DSN:
+    from config.observability import init_sentry
+
+    init_sentry(
+        SENTRY_DSN,
+        environment=SENTRY_ENVIRONMENT,
+        release=SENTRY_RELEASE,
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+    )
 # Checks that reach out to the Internet (Verify / Re-validate): per domain and per organization.
 VERIFY_RATE_PER_DOMAIN = env.int("VERIFY_RATE_PER_DOMAIN", default=10)  # per VERIFY_RATE_WINDOW_SECONDS
 VERIFY_RATE_PER_ORGANIZATION = env.int("VERIFY_RATE_PER_ORGANIZATION", default=60)
@@ -290,6 +348,21 @@ CELERY_BEAT_SCHEDULE.update(
     }
 )
 DOMAIN_CHECK_WRITE_CHUNK = env.int("DOMAIN_CHECK_WRITE_CHUNK", default=100)  # results written per bulk write
+
+# --- Retention: the tables that grow forever are trimmed in small batches -------------------
+DOMAIN_CHECK_RETENTION_DAYS = env.int("DOMAIN_CHECK_RETENTION_DAYS", default=400)
+DOMAIN_CHECK_KEEP_LATEST = env.int("DOMAIN_CHECK_KEEP_LATEST", default=50)  # per domain, whatever their age
+IMPORT_ROW_RETENTION_DAYS = env.int("IMPORT_ROW_RETENTION_DAYS", default=180)  # after the job finished
+RETENTION_BATCH_DOMAINS = env.int("RETENTION_BATCH_DOMAINS", default=200)  # domains per purge transaction
+RETENTION_BATCH_ROWS = env.int("RETENTION_BATCH_ROWS", default=5000)  # import rows per purge transaction
+RETENTION_TIME_BUDGET_SECONDS = env.float("RETENTION_TIME_BUDGET_SECONDS", default=60.0)  # then re-queued
+RETENTION_SWEEP_SECONDS = env.float("RETENTION_SWEEP_SECONDS", default=21600.0)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "domains.purge_old_checks": {"task": "domains.purge_old_checks", "schedule": RETENTION_SWEEP_SECONDS},
+        "imports.purge_finished_rows": {"task": "imports.purge_finished_rows", "schedule": RETENTION_SWEEP_SECONDS},
+    }
+)
 
 # --- Public API (/api/v1) ---------------------------------------------------------------
 API_TOKEN_PREFIX = "adc_live_"  # noqa: S105  (not a secret: the fixed prefix secret scanners match on)
@@ -338,3 +411,44 @@ SPECTACULAR_SETTINGS = {
         "ScopeEnum": "api.models.Scope",
     },
 }
+
+# --- Audit trail --------------------------------------------------------------------------
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=730)  # 0: keep for ever
+AUDIT_EXPORT_CHUNK_SIZE = env.int("AUDIT_EXPORT_CHUNK_SIZE", default=2000)  # rows per cursor fetch
+CELERY_BEAT_SCHEDULE["console.purge_audit_events"] = {"task": "console.purge_audit_events", "schedule": 86400.0}
+
+# --- Webhooks -----------------------------------------------------------------------------
+WEBHOOK_MAX_ENDPOINTS_PER_ORGANIZATION = env.int("WEBHOOK_MAX_ENDPOINTS_PER_ORGANIZATION", default=20)
+WEBHOOK_DELIVERY_DEADLINE_SECONDS = env.float("WEBHOOK_DELIVERY_DEADLINE_SECONDS", default=15.0)  # whole attempt
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = env.float("WEBHOOK_CONNECT_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_MAX_RESPONSE_BYTES = env.int("WEBHOOK_MAX_RESPONSE_BYTES", default=4096)  # read, never shown
+# A worker that died mid-attempt: the delivery is claimed again this long after its deadline.
+WEBHOOK_LEASE_MARGIN_SECONDS = env.float("WEBHOOK_LEASE_MARGIN_SECONDS", default=60.0)
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30.0)  # then ×2 per failure
+WEBHOOK_RETRY_MAX_INTERVAL_SECONDS = env.float("WEBHOOK_RETRY_MAX_INTERVAL_SECONDS", default=12 * 3600.0)
+WEBHOOK_RETRY_FOR_HOURS = env.float("WEBHOOK_RETRY_FOR_HOURS", default=72.0)  # then the delivery has failed
+WEBHOOK_DISABLE_AFTER_DAYS = env.int("WEBHOOK_DISABLE_AFTER_DAYS", default=5)
+WEBHOOK_SECRET_OVERLAP_HOURS = env.float("WEBHOOK_SECRET_OVERLAP_HOURS", default=24.0)
+WEBHOOK_DISPATCH_SECONDS = env.float("WEBHOOK_DISPATCH_SECONDS", default=15.0)
+WEBHOOK_DISPATCH_BATCH_SIZE = env.int("WEBHOOK_DISPATCH_BATCH_SIZE", default=500)
+CELERY_BEAT_SCHEDULE["webhooks.dispatch_due"] = {"task": "webhooks.dispatch_due", "schedule": WEBHOOK_DISPATCH_SECONDS}
+# --- Two-factor sign-in and recent authentication ----------------------------------------
+# Sensitive actions (adding a factor, API tokens, roles, deleting a domain) ask to re-authenticate
+# when the last sign-in or re-authentication is older than this.
+RECENT_AUTH_SECONDS = env.int("RECENT_AUTH_SECONDS", default=900)
+REAUTHENTICATE_URL = "mfa:reauthenticate"
+# Wrong second-factor codes per user per window (counted before the code is checked).
+MFA_FAILURES_PER_USER = env.int("MFA_FAILURES_PER_USER", default=5)
+MFA_WINDOW_SECONDS = env.int("MFA_WINDOW_SECONDS", default=900)
+# The name authenticator apps show beside the code.
+MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", default="Admin Center")
+# WebAuthn binds keys to the site: the relying party id is the console's host name and the
+# origin its address; both default to CONSOLE_BASE_URL.
+MFA_WEBAUTHN_ORIGIN = env("MFA_WEBAUTHN_ORIGIN", default=CONSOLE_BASE_URL.rstrip("/"))
+MFA_WEBAUTHN_RP_ID = env("MFA_WEBAUTHN_RP_ID", default="") or (urlsplit(MFA_WEBAUTHN_ORIGIN).hostname or "localhost")
+# --- Single sign-on (OpenID Connect) ----------------------------------------------------
+# Keys that encrypt the IdPs' client secrets at rest (Fernet); the first encrypts, all decrypt.
+# Empty: derived from SECRET_KEY.
+SSO_SECRET_KEYS = env.list("SSO_SECRET_KEYS", default=[])
+SSO_HTTP_TIMEOUT_SECONDS = env.float("SSO_HTTP_TIMEOUT_SECONDS", default=10.0)  # discovery, token, JWKS
+SSO_FLOW_MAX_AGE_SECONDS = env.int("SSO_FLOW_MAX_AGE_SECONDS", default=600)  # start to callback

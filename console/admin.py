@@ -4,7 +4,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from console.models import Account, AuditEvent, Membership, Organization, TaskHeartbeat, User
+from console import emails
+from console.models import Account, AuditEvent, Membership, Organization, OutboundEmail, TaskHeartbeat, User
 from console.throttle import ThrottledAdminAuthenticationForm
 
 # Django admin's sign-in goes through the same throttle and messages as the console's.
@@ -76,3 +77,26 @@ class AuditEventAdmin(admin.ModelAdmin):
 @admin.register(TaskHeartbeat)
 class TaskHeartbeatAdmin(admin.ModelAdmin):
     list_display = ["name", "last_run_at", "runs"]
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(admin.ModelAdmin):
+    """Support's view of every e-mail: queued, sent or failed, with the reason."""
+
+    list_display = ["created_at", "template", "recipient", "status", "attempts", "sent_at", "last_error"]
+    list_filter = ["status", "template"]
+    search_fields = ["recipient", "message_id", "reference", "provider_message_id"]
+    date_hierarchy = "created_at"
+    raw_id_fields = ["user"]
+    readonly_fields = [field.name for field in OutboundEmail._meta.fields]
+    actions = ["send_again"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("Send the selected failed e-mails again"))
+    def send_again(self, request, queryset):
+        records = list(queryset.filter(status=OutboundEmail.Status.FAILED))
+        for record in records:
+            emails.resend(record)
+        self.message_user(request, _("%(count)d e-mails queued again.") % {"count": len(records)})

@@ -7,4 +7,7 @@ class ConsoleConfig(AppConfig):
     verbose_name = _("Organizations")
 
     def ready(self):
-        from console import receivers  # noqa: F401  (connects the sign-in audit receivers)
+        from console import (
+            receivers,  # noqa: F401  (connects the sign-in audit receivers)
+            registration,  # noqa: F401  (registers its e-mails' link builders)
+        )

@@ -4,7 +4,9 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -89,6 +91,7 @@ ACTION_LABELS = {
     "user.signed_up": _("User signed up"),
     "user.email_verified": _("E-mail address verified"),
     "user.invited": _("User invited"),
+    "user.invitation_resent": _("Invitation sent again"),
     "user.added": _("User added"),
     "user.auto_added": _("User added automatically at sign-up"),
     "user.auto_add_refused": _("Automatic adding refused"),
@@ -101,6 +104,29 @@ ACTION_LABELS = {
     "user.signin_failed": _("Sign-in failed"),
     "user.signin_locked": _("Sign-in paused after repeated failures"),
     "user.password_reset_sent": _("Password reset link sent"),
+    "user.password_reset": _("Password set through an e-mailed link"),
+    "user.password_changed": _("Password changed"),
+    "audit.exported": _("Audit log exported"),
+    "imports.report_downloaded": _("Import report downloaded (CSV)"),
+    "api_token.created": _("API token created"),
+    "api_token.revoked": _("API token revoked"),
+    "webhooks.endpoint_added": _("Webhook endpoint added"),
+    "webhooks.endpoint_changed": _("Webhook endpoint changed"),
+    "webhooks.endpoint_deleted": _("Webhook endpoint deleted"),
+    "webhooks.endpoint_disabled": _("Webhook endpoint disabled after failing deliveries"),
+    "webhooks.secret_rotated": _("Webhook signing secret rotated"),
+    "webhooks.test_sent": _("Webhook test event sent"),
+    "webhooks.redelivered": _("Webhook event redelivered"),
+    "user.two_factor_passed": _("Second factor accepted"),
+    "user.two_factor_failed": _("Second factor refused"),
+    "user.two_factor_locked": _("Second-factor codes paused after repeated failures"),
+    "mfa.totp_added": _("Authenticator app set up"),
+    "mfa.totp_removed": _("Authenticator app removed"),
+    "mfa.security_key_added": _("Security key added"),
+    "mfa.security_key_removed": _("Security key removed"),
+    "mfa.recovery_codes_generated": _("Recovery codes made"),
+    "mfa.factors_reset": _("Second factors removed by an operator"),
+    "organization.two_factor_policy_changed": _("Two-factor policy changed"),
     "imports.access_requested": _("Bulk User Import requested"),
     "imports.feature_granted": _("Bulk User Import enabled"),
     "imports.feature_revoked": _("Bulk User Import disabled"),
@@ -112,6 +138,20 @@ ACTION_LABELS = {
     "imports.import_resumed": _("Import resumed"),
     "imports.import_completed": _("Import completed"),
 }
+
+
+def purge_expired(*, batch_size: int = 10000) -> int:
+    """Delete the audit events older than AUDIT_RETENTION_DAYS, in batches (0: keep for ever)."""
+    days = settings.AUDIT_RETENTION_DAYS
+    if days <= 0:
+        return 0
+    cutoff = clock.now() - timedelta(days=days)
+    deleted = 0
+    while True:
+        ids = list(AuditEvent.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return deleted
+        deleted += AuditEvent.objects.filter(pk__in=ids).delete()[0]
 
 
 def describe(action: str) -> str:

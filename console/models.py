@@ -52,6 +52,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     full_name = models.CharField(_("full name"), max_length=150, blank=True)
     email_verified = models.BooleanField(_("e-mail verified"), default=False)
     language = models.CharField(max_length=10, choices=settings.LANGUAGES, default="en")
+    # Kept by the two-factor app whenever a factor is added or removed, so the sign-in gate and
+    # the Users page know it from the row already loaded (no query per request).
+    two_factor_enabled = models.BooleanField(_("two-factor authentication"), default=False)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=clock.now)
@@ -87,6 +90,14 @@ class Organization(models.Model):
     name = models.CharField(max_length=200)
     # Gated features granted by staff, e.g. ["bulk_user_import"].
     features = models.JSONField(default=list, blank=True)
+    # Two-factor policy. Off at the model level so existing organizations are not changed by
+    # the migration; create_organization turns the first one on for every new organization.
+    two_factor_required_for_admins = models.BooleanField(
+        _("require two-factor authentication for Owners and Administrators"), default=False
+    )
+    two_factor_required_for_all = models.BooleanField(
+        _("require two-factor authentication for all managed users"), default=False
+    )
     created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
@@ -97,6 +108,12 @@ class Organization(models.Model):
 
     def has_feature(self, feature: str) -> bool:
         return feature in (self.features or [])
+
+    def requires_two_factor(self, role: str) -> bool:
+        """Whether this organization's policy requires a second factor of a member with `role`."""
+        if self.two_factor_required_for_all:
+            return True
+        return self.two_factor_required_for_admins and role in Membership.ADMIN_ROLES
 
 
 class Membership(models.Model):
@@ -112,6 +129,7 @@ class Membership(models.Model):
         AUTO_ADDED = "auto_added", _("Added automatically at sign-up")
         ADDED_BACK = "added_back", _("Added back after re-verification")
         OPERATOR = "operator", _("Added by an operator")
+        SSO = "sso", _("Added at their first single sign-on")
 
     ADMIN_ROLES = (Role.OWNER, Role.ADMINISTRATOR)
 
@@ -200,3 +218,67 @@ class TaskHeartbeat(models.Model):
 
     def __str__(self):
         return f"{self.name} @ {self.last_run_at:%Y-%m-%d %H:%M:%S}"
+
+
+class OutboundEmailQuerySet(models.QuerySet):
+    def claimable(self, now):
+        """Queued, or being sent by a worker whose lease ran out (it died mid-send)."""
+        return self.filter(
+            models.Q(status=OutboundEmail.Status.QUEUED)
+            | models.Q(status=OutboundEmail.Status.SENDING, lease_expires_at__lte=now)
+        )
+
+    def overdue(self, now, grace):
+        """Claimable records no task is going to pick up: queued and due for longer than `grace`
+        (their message was lost with the broker or a killed worker), or with an expired lease."""
+        return self.filter(
+            models.Q(status=OutboundEmail.Status.QUEUED, next_attempt_at__lte=now - grace)
+            | models.Q(status=OutboundEmail.Status.SENDING, lease_expires_at__lte=now)
+        )
+
+
+class OutboundEmail(models.Model):
+    """One e-mail to one recipient: written in the transaction that causes it, sent by the
+    worker, rendered at send time in the recipient's language from `params` (ids and plain
+    values, never secrets such as links with tokens)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    # The Message-ID header: the same on every attempt, so a receiver can drop a duplicate.
+    message_id = models.CharField(max_length=255, unique=True)
+    template = models.CharField(max_length=100)
+    recipient = models.EmailField(max_length=254)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="emails"
+    )
+    language = models.CharField(max_length=10, blank=True)  # when there is no user to ask
+    params = models.JSONField(default=dict, blank=True)
+    # What the e-mail is about, for the pages that show it (e.g. "imports.job:42").
+    reference = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    provider_message_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=clock.now, db_index=True)
+    next_attempt_at = models.DateTimeField(default=clock.now)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OutboundEmailQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("outbound e-mail")
+        verbose_name_plural = _("outbound e-mails")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["reference", "status"]),
+        ]
+
+    def __str__(self):
+        return f"{self.template} to {self.recipient} ({self.status})"

@@ -7,6 +7,7 @@ from django.dispatch import receiver
 from console import audit
 from console.client import client_address, user_agent
 from console.models import AuditEvent, Membership, User, normalise_email
+from console.permissions import mark_recently_authenticated
 
 
 def _organization_of(user):
@@ -22,6 +23,8 @@ def _where(request) -> dict:
 
 @receiver(user_logged_in, dispatch_uid="console.audit_signed_in")
 def record_signed_in(sender, request, user, **kwargs):
+    if request is not None and hasattr(request, "session"):
+        mark_recently_authenticated(request)  # signing in is proving who one is
     audit.record("user.signed_in", organization=_organization_of(user), actor=user, target=user, detail=_where(request))
 
 

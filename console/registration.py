@@ -26,7 +26,7 @@ from django.utils.translation import ngettext
 
 from console import audit, clock, emails, queue, ratelimit
 from console.errors import ConsoleError
-from console.models import User, normalise_email
+from console.models import Membership, User, normalise_email
 from console.signals import email_verified
 
 RESET_LINK_TASK = "console.send_password_reset"
@@ -131,10 +131,10 @@ def sign_up(
     existing = User.objects.filter(email__iexact=email).first()
     if existing is not None:
         make_password(password)  # the same work as creating a user, so timing tells nothing
-        emails.send_to_user_on_commit(
+        emails.queue_to_user(
             "console_account_exists",
             user=existing,
-            context={
+            params={
                 "login_url": emails.absolute_url(reverse("console:login")),
                 "reset_url": emails.absolute_url(reverse("console:password_reset")),
             },
@@ -150,22 +150,25 @@ def sign_up(
 
 def send_verification_email(*, user: User, client_address: str = "") -> None:
     limit_mail("verify_email", to=user.email, client_address=client_address)
-    emails.send_to_user_on_commit(
-        "console_verify_email",
-        user=user,
-        context={"verify_url": email_verification_url(user), "days": EMAIL_VERIFICATION_MAX_AGE.days},
-    )
+    emails.queue_to_user("console_verify_email", user=user)
 
 
 @transaction.atomic
-def verify_email(*, token: str) -> User:
+def verify_email(*, token: str, where: dict | None = None) -> User:
     """Mark the address in a valid link verified (idempotent) and announce it (email_verified),
-    in the same transaction, so what the receivers change commits or rolls back with it."""
+    in the same transaction, so what the receivers change commits or rolls back with it.
+    `where`: the client address and user agent of the request, for the audit trail."""
     user = user_for_verification_token(token)
     if not user.email_verified:
         user.email_verified = True
         user.save(update_fields=["email_verified"])
-        audit.record("user.email_verified", actor=user, target=user)
+        audit.record(
+            "user.email_verified",
+            organization=_organization_of(user),
+            actor=user,
+            target=user,
+            detail={"email": user.email, **(where or {})},
+        )
         email_verified.send(sender=User, user=user)
     return user
 
@@ -185,8 +188,53 @@ def send_password_reset(email: str) -> bool:
     user = User.objects.filter(email__iexact=normalise_email(email), is_active=True).first()
     if user is None or not user.has_usable_password():
         return False
-    emails.send_to_user(
-        "console_password_reset", user=user, context={"reset_url": set_password_url(user)}
-    )
+    emails.queue_to_user("console_password_reset", user=user)
     audit.record("user.password_reset_sent", actor_kind="system", target=user)
     return True
+
+
+def _organization_of(user: User):
+    membership = Membership.objects.filter(user=user).select_related("organization").first()
+    return membership.organization if membership is not None else None
+
+
+def password_set(*, user: User, reset: bool, where: dict, email_verified_now: bool = False) -> None:
+    """Audit a password set through an e-mailed link (`reset`) or changed by the signed-in user,
+    with the client address and user agent; a link also proves the address."""
+    organization = _organization_of(user)
+    action = "user.password_reset" if reset else "user.password_changed"
+    audit.record(action, organization=organization, actor=user, target=user, detail=dict(where))
+    if email_verified_now:
+        audit.record(
+            "user.email_verified",
+            organization=organization,
+            actor=user,
+            target=user,
+            detail={"email": user.email, "through": "set_password_link", **where},
+        )
+
+
+# --- Links made when the e-mail is sent (the record keeps no token) -----------------------
+
+
+def _invitation_context(params: dict, user: User | None) -> dict:
+    if user is None:
+        raise emails.NothingToSend("The invited user no longer exists.")
+    return {**params, "set_password_url": set_password_url(user)}
+
+
+def _verify_email_context(params: dict, user: User | None) -> dict:
+    if user is None:
+        raise emails.NothingToSend("The user no longer exists.")
+    return {"verify_url": email_verification_url(user), "days": EMAIL_VERIFICATION_MAX_AGE.days}
+
+
+def _password_reset_context(params: dict, user: User | None) -> dict:
+    if user is None or not user.is_active or not user.has_usable_password():
+        raise emails.NothingToSend("The user no longer exists or has no password to reset.")
+    return {"reset_url": set_password_url(user)}
+
+
+emails.register("console_invitation", _invitation_context)
+emails.register("console_verify_email", _verify_email_context)
+emails.register("console_password_reset", _password_reset_context)

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from console import audit, bulk, clock, emails
+from console import audit, bulk, clock, emails, events, registration
 from console.errors import ConsoleError
 from console.models import Account, AuditEvent, Membership, Organization, User, normalise_email
 
@@ -76,6 +76,14 @@ def make_managed(
         moved = Account.objects.filter(owner_id__any_of=joined, organization__isnull=True).update(
             organization=organization
         )
+        events.emit_many(
+            events.MEMBER_ADDED,
+            organization_id=organization.pk,
+            items=[
+                {"user": {"id": pk, "email": email}, "role": role, "how": joined_via, "via_domain": via_domain}
+                for pk, email in User.objects.filter(pk__in=joined).order_by("pk").values_list("pk", "email")
+            ],
+        )
     return Joined(joined, moved)
 
 
@@ -91,11 +99,42 @@ def make_one_managed(*, user: User, organization: Organization, **options) -> Me
 
 def send_added(user: User, organization: Organization) -> None:
     """Tell an existing user they are now a managed user of `organization` (after commit)."""
-    emails.send_to_user_on_commit(
+    emails.queue_to_user(
         "console_added",
         user=user,
-        context={"organization": organization.name, "login_url": emails.absolute_url(reverse("console:login"))},
+        params={"organization": organization.name, "login_url": emails.absolute_url(reverse("console:login"))},
     )
+
+
+def send_invitation(user: User, organization: Organization, *, actor: User | None) -> None:
+    """Invite a user without a password to set one (the link is made when the e-mail is sent)."""
+    emails.queue_to_user(
+        "console_invitation",
+        user=user,
+        params={"organization": organization.name, "inviter": actor.display_name if actor else organization.name},
+        reference=f"console.invitation:{user.pk}",
+    )
+
+
+def invitation_pending(membership: Membership) -> bool:
+    """Invited and the invitation not yet accepted (no password set)."""
+    return membership.joined_via == Membership.JoinedVia.INVITED and not membership.user.has_usable_password()
+
+
+@transaction.atomic
+def resend_invitation(*, membership: Membership, actor: User | None, client_address: str = "") -> None:
+    """Send a pending invitation again, with a fresh set-password link. Rate-limited like every
+    invitation (per recipient and per client address); refused once the invitation is accepted."""
+    membership = Membership.objects.select_related("user", "organization").get(pk=membership.pk)
+    if not invitation_pending(membership):
+        raise ConsoleError(
+            _("%(email)s has already accepted the invitation: there is nothing to resend.")
+            % {"email": membership.user.email},
+            code="invitation_accepted",
+        )
+    registration.limit_mail("invitation", to=membership.user.email, client_address=client_address)
+    audit.record("user.invitation_resent", organization=membership.organization, actor=actor, target=membership.user)
+    send_invitation(membership.user, membership.organization, actor=actor)
 
 
 def other_owners_exist(membership: Membership) -> bool:
@@ -168,10 +207,13 @@ def remove_member(
         target=user,
         detail={"role": role, "accounts_released": released, **({"reason": reason} if reason else {})},
     )
+    events.emit(
+        events.MEMBER_REMOVED,
+        organization_id=organization.pk,
+        data={"user": {"id": user.pk, "email": user.email}, "role": role, "reason": reason, "accounts_released": released},
+    )
     if notify:
-        emails.send_to_user_on_commit(
-            "console_removed", user=user, context={"organization": organization.name, "reason": reason}
-        )
+        emails.queue_to_user("console_removed", user=user, params={"organization": organization.name, "reason": reason})
     return user
 
 
@@ -201,7 +243,8 @@ def create_organization(*, name: str, owner_email: str, password: str | None = N
         if password:
             user.set_password(password)
             user.save(update_fields=["password"])
-    organization = Organization.objects.create(name=name, created_at=clock.now())
+    # New organizations start with two-factor sign-in required of their Owners and Administrators.
+    organization = Organization.objects.create(name=name, created_at=clock.now(), two_factor_required_for_admins=True)
     make_one_managed(
         user=user, organization=organization, role=Membership.Role.OWNER, joined_via=Membership.JoinedVia.CREATED
     )

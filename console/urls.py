@@ -28,6 +28,12 @@ urlpatterns = [
         name="set_password_done",
     ),
     path("password-reset/", views.password_reset, name="password_reset"),
+    path("password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "password/done/",
+        auth_views.PasswordChangeDoneView.as_view(template_name="registration/password_change_done.html"),
+        name="password_change_done",
+    ),
     path(
         "password-reset/sent/",
         auth_views.PasswordResetDoneView.as_view(template_name="registration/password_reset_sent.html"),
@@ -36,6 +42,7 @@ urlpatterns = [
     path("users/", views.user_list, name="users"),
     path("users/<int:pk>/role/", views.user_change_role, name="user_change_role"),
     path("users/<int:pk>/remove/", views.user_remove, name="user_remove"),
+    path("users/<int:pk>/resend-invitation/", views.user_resend_invitation, name="user_resend_invitation"),
     path("accounts/", views.account_list, name="accounts"),
     path("audit/", views.audit_list, name="audit"),
     path("audit/<int:pk>/", views.audit_detail, name="audit_detail"),

@@ -1,16 +1,18 @@
 """Admin Center views: thin — bind a form, load through a permission check, call one service."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
+from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from console import registration, selectors, services
-from console.client import client_address
+from console import audit, audit_export, registration, selectors, services
+from console.client import client_address, user_agent
 from console.errors import ConsoleError
 from console.forms import (
     AccountFilterForm,
@@ -21,7 +23,7 @@ from console.forms import (
     UserFilterForm,
 )
 from console.models import AuditEvent, Membership
-from console.permissions import admin_required, get_for_organization
+from console.permissions import admin_required, get_for_organization, require_recent_auth
 
 PAGE_SIZE = 50
 
@@ -77,6 +79,7 @@ def render_user_list(request, *, user_ids=None, extra_context=None):
 
 @admin_required
 @require_POST
+@require_recent_auth
 def user_change_role(request, pk):
     membership = get_for_organization(Membership.objects.select_related("user"), request.organization, pk=pk)
     form = ChangeRoleForm(request.POST)
@@ -94,6 +97,21 @@ def user_change_role(request, pk):
             % {"email": membership.user.email, "role": Membership.Role(form.cleaned_data["role"]).label},
         )
     return redirect("console:users")
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def user_resend_invitation(request, pk):
+    membership = get_for_organization(Membership.objects.select_related("user"), request.organization, pk=pk)
+    if request.method == "POST":
+        try:
+            services.resend_invitation(membership=membership, actor=request.user, client_address=client_address(request))
+        except ConsoleError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("The invitation was sent again to %(email)s.") % {"email": membership.user.email})
+        return redirect("console:users")
+    return render(request, "console/user_resend_invitation.html", {"membership": membership})
 
 
 @admin_required
@@ -137,8 +155,35 @@ def audit_list(request):
         date_from=filters.get("date_from"),
         date_to=filters.get("date_to"),
     )
-    context = {"filter_form": form, "page_obj": _page(request, events), "query": _query_without_page(request)}
+    export_format = request.GET.get("format", "")
+    # Filters that do not validate export nothing: the page shows what to fix.
+    if export_format in audit_export.FORMATS and form.is_valid():
+        return _audit_export(request, events, export_format, filters)
+    query = _query_without_page(request)
+    context = {"filter_form": form, "page_obj": _page(request, events), "query": query}
     return render(request, "console/audit_list.html", context)
+
+
+def _audit_export(request, events, export_format: str, filters: dict):
+    """The filtered list as a streamed file; the export itself is audited."""
+    audit.record(
+        "audit.exported",
+        organization=request.organization,
+        actor=request.user,
+        detail={"format": export_format, "filters": {k: str(v) for k, v in filters.items() if v}, **_where(request)},
+    )
+    lines = audit_export.lines(
+        events,
+        export_format,
+        chunk_size=settings.AUDIT_EXPORT_CHUNK_SIZE,
+        sentences=True,
+        language=translation.get_language(),
+    )
+    content_type = "text/csv; charset=utf-8" if export_format == "csv" else "application/x-ndjson; charset=utf-8"
+    response = StreamingHttpResponse(lines, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="audit-log.{export_format}"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @admin_required
@@ -181,7 +226,7 @@ def verify_email(request, token):
     """GET shows a button (link scanners must not verify on someone's behalf); POST verifies."""
     try:
         if request.method == "POST":
-            user = registration.verify_email(token=token)
+            user = registration.verify_email(token=token, where=_where(request))
         else:
             user = registration.user_for_verification_token(token)
     except ConsoleError as error:
@@ -214,9 +259,28 @@ class SetPasswordView(auth_views.PasswordResetConfirmView):
     success_url = reverse_lazy("console:set_password_done")
 
     def form_valid(self, form):
-        if not form.user.email_verified:
+        verified_now = not form.user.email_verified
+        if verified_now:
             form.user.email_verified = True
-        return super().form_valid(form)
+        response = super().form_valid(form)
+        registration.password_set(user=form.user, reset=True, where=_where(self.request), email_verified_now=verified_now)
+        return response
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """A signed-in user changes their password (the current one is asked for); audited."""
+
+    template_name = "registration/password_change.html"
+    success_url = reverse_lazy("console:password_change_done")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        registration.password_set(user=form.user, reset=False, where=_where(self.request))
+        return response
+
+
+def _where(request) -> dict:
+    return {"address": client_address(request), "user_agent": user_agent(request)}
 
 
 @require_http_methods(["GET", "POST"])

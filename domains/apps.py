@@ -8,6 +8,7 @@ class DomainsConfig(AppConfig):
 
     def ready(self):
         from console.signals import email_verified
+        from domains import notifications  # noqa: F401  (registers the domain e-mails' builders)
         from domains.members import auto_add
 
         # A user who verifies an address at a domain set to add new users joins its organization.

@@ -12,6 +12,8 @@ What a result does to a domain is domains.lifecycle's.
 """
 
 import html
+import os
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -171,6 +173,22 @@ def old_tokens_of(domains: Iterable[Domain]) -> dict[tuple[int, str], tuple[str,
     return {key: tuple(tokens) for key, tokens in found.items()}
 
 
+_pools: dict[tuple[int, int], ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def check_pool(workers: int) -> ThreadPoolExecutor:
+    """A process-wide pool of `workers` check threads, kept between batches: starting a
+    couple of hundred threads for every batch cost more than the checks of a small one.
+    Keyed by process id too, since a forked worker child cannot use its parent's threads."""
+    key = (os.getpid(), workers)
+    with _pools_lock:
+        pool = _pools.get(key)
+        if pool is None:
+            pool = _pools[key] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="domain-check")
+        return pool
+
+
 def check_domains(
     domains: list[Domain], *, deadline_seconds: float, concurrency: int | None = None
 ) -> Iterator[tuple[Domain, MethodCheckResult]]:
@@ -193,11 +211,14 @@ def check_domains(
     if len(domains) == 1:
         yield domains[0], check(domains[0])
         return
-    workers = max(1, min(concurrency or settings.DOMAIN_CHECK_CONCURRENCY, len(domains)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="domain-check") as pool:
-        futures = {pool.submit(check, domain): domain for domain in domains}
+    pool = check_pool(max(1, concurrency or settings.DOMAIN_CHECK_CONCURRENCY))
+    futures = {pool.submit(check, domain): domain for domain in domains}
+    try:
         for future in as_completed(futures):
             yield futures[future], future.result()
+    finally:
+        for future in futures:  # a caller that stops early leaves no queued checks behind
+            future.cancel()
 
 
 def check_domain(domain: Domain, *, deadline_seconds: float) -> MethodCheckResult:

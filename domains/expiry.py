@@ -16,7 +16,7 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Case, IntegerField, Value, When
 
-from console import audit, clock
+from console import audit, clock, events
 from console.errors import ConsoleError
 from console.models import AuditEvent, Membership
 from console.services import remove_member
@@ -88,11 +88,7 @@ def _remove_members(domain: Domain, outcome: ExpiryOutcome, *, reason: str, now,
         )
         outcome.removed.append(user.email)
         outcome.removed_ids.append(user.pk)
-        transaction.on_commit(
-            lambda user_id=user.pk: notifications.send_user_removed(
-                user_id=user_id, organization_name=organization.name, domain_name=domain.name
-            )
-        )
+        notifications.send_user_removed(user_id=user.pk, organization_name=organization.name, domain_name=domain.name)
     return skipped_ids
 
 
@@ -130,12 +126,23 @@ def expire_domain(*, domain_id: int, actor=None, actor_kind: str = AuditEvent.Ac
                 "users_skipped": [{"email": e, "reason": r} for e, r in outcome.skipped],
             },
         )
-        removed_ids = list(outcome.removed_ids)
-        transaction.on_commit(
-            lambda: notifications.send_domain_deleted(
-                domain_id=domain_id, removed_user_ids=removed_ids, skipped_user_ids=skipped_ids
-            )
+        domain.status = Domain.Status.REMOVED
+        events.emit(
+            events.DOMAIN_EXPIRED,
+            organization_id=domain.organization_id,
+            data={
+                "domain": events.domain_data(domain),
+                "reason": reason,
+                "failing_since": events.iso(domain.failing_since),
+                "grace_deadline": events.iso(domain.grace_deadline),
+                "users_removed": [
+                    {"id": pk, "email": email} for pk, email in zip(outcome.removed_ids, outcome.removed, strict=True)
+                ],
+                "users_kept": [{"email": email, "reason": why} for email, why in outcome.skipped],
+            },
         )
+        removed_ids = list(outcome.removed_ids)
+        notifications.send_domain_deleted(domain_id=domain_id, removed_user_ids=removed_ids, skipped_user_ids=skipped_ids)
     logger.info("domain expired domain=%s organization=%s removed=%d skipped=%d",
                 outcome.domain_name, outcome.organization_id, len(outcome.removed), len(outcome.skipped))
     return outcome

@@ -25,7 +25,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from console import audit, bulk, clock
+from console import audit, bulk, clock, events
+from console.messages import Message
 from console.models import AuditEvent
 from domains import notifications, verifiers
 from domains.models import Domain, DomainCheck
@@ -157,9 +158,41 @@ def _actor_kind(trigger: str) -> str:
     }[trigger]
 
 
-def _after_commit(event: str, domain: Domain, check: DomainCheck | None) -> None:
-    domain_id, check_id = domain.pk, check.pk if check else None
-    transaction.on_commit(lambda: notifications.domain_state_changed(domain_id=domain_id, event=event, check_id=check_id))
+def _notify(event: str, domain: Domain, check: DomainCheck | None) -> None:
+    # In the transaction of the change: the e-mail records commit (or roll back) with it.
+    notifications.domain_states_changed([(domain, event, check)])
+
+
+_ANNOUNCED = {
+    VERIFIED_EVENT: events.DOMAIN_VERIFIED,
+    FAILING_EVENT: events.DOMAIN_CHECK_FAILED,
+    REVALIDATED_EVENT: events.DOMAIN_REVALIDATED,
+}
+
+
+def _announcement(event: str, domain: Domain, check: DomainCheck) -> dict:
+    """What the organization's tools are told about a transition."""
+    diagnostics = [Message.from_json(item) for item in check.diagnostics or []]
+    data = {
+        "domain": events.domain_data(domain),
+        "check": {
+            "id": check.pk,
+            "method": check.method,
+            "outcome": check.outcome,
+            "detail": check.detail,
+            "diagnostics": [item.english() for item in diagnostics if item is not None],
+        },
+    }
+    if event == FAILING_EVENT:
+        data.update(failing_since=events.iso(domain.failing_since), grace_deadline=events.iso(domain.grace_deadline))
+    return data
+
+
+def _announce(transitions: list[tuple[str, Domain, DomainCheck]]) -> None:
+    """The transitions as events (inside the transaction), one announcement per event type."""
+    for event, announced in _ANNOUNCED.items():
+        occurrences = [(d.organization_id, _announcement(e, d, c)) for e, d, c in transitions if e == event]
+        events.announce(announced, occurrences)
 
 
 def _new_check(domain, result, *, now, trigger, actor, due_at) -> DomainCheck:
@@ -311,7 +344,8 @@ def apply_check_result(
                 target=domain,
                 detail=_event_detail(domain, result, check),
             )
-            _after_commit(event, domain, check)
+            _announce([(event, domain, check)])
+            _notify(event, domain, check)
         _log(domain, trigger, result.outcome)
         return Applied(check, event)
 
@@ -423,8 +457,9 @@ def _apply_bulk(items, *, now, trigger, kind) -> BulkOutcome:
                 for event, domain, result, check in audits
             ]
         )
-        for event, domain, _result, check in audits:
-            _after_commit(event, domain, check)
+        _announce([(event, domain, check) for event, domain, _result, check in audits])
+        notifications.domain_states_changed([(domain, event, check) for event, domain, _result, check in audits])
+        for event, domain, _result, _check in audits:
             events.append((domain.pk, event))
     # One line per check (domain, organization, outcome), as on the single path.
     if logger.isEnabledFor(logging.INFO):

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from console import audit, clock, emails, services
+from console import audit, clock, services
 from console.errors import ConsoleError
 from console.models import AuditEvent, Membership, Organization, User, normalise_email
-from console.registration import limit_mail, set_password_url
+from console.registration import limit_mail
 from domains.admission import admission
 from domains.models import Domain, RemovedMember
 
@@ -52,15 +52,7 @@ def add_member(
     )
     if invited:
         audit.record("user.invited", organization=organization, actor=actor, target=user, detail={"role": role})
-        emails.send_to_user_on_commit(
-            "console_invitation",
-            user=user,
-            context={
-                "organization": organization.name,
-                "inviter": actor.display_name if actor else organization.name,
-                "set_password_url": set_password_url(user),
-            },
-        )
+        services.send_invitation(user, organization, actor=actor)
     else:
         audit.record("user.added", organization=organization, actor=actor, target=user, detail={"role": role})
         services.send_added(user, organization)

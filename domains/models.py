@@ -261,3 +261,21 @@ class RemovedMember(models.Model):
 
     def __str__(self):
         return f"{self.user} removed from {self.organization} ({self.domain_name})"
+
+
+class CheckTally(models.Model):
+    """How many checks were ever recorded, by outcome: what /metrics reports, at a cost that does
+    not grow with the check history (which retention also trims). Kept by database triggers on
+    every insert into DomainCheck, so no path that records a check can forget it; on PostgreSQL
+    one statement-level trigger per insert, spread over a few shards so concurrent workers
+    rarely wait on the same row."""
+
+    outcome = models.CharField(max_length=20)
+    shard = models.PositiveSmallIntegerField(default=0)
+    total = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["outcome", "shard"], name="checktally_one_row_per_shard")]
+
+    def __str__(self):
+        return f"{self.outcome}[{self.shard}] = {self.total}"

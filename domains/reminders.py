@@ -9,7 +9,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from console import audit, clock
+from console import audit, clock, events
 from console.models import AuditEvent
 from domains import notifications, rules
 from domains.models import Domain
@@ -19,7 +19,9 @@ def send_due_reminders(*, now: datetime | None = None) -> int:
     """Send every due reminder; returns how many domains got one."""
     now = now or clock.now()
     sent = 0
-    for domain_id in list(Domain.objects.reminder_candidates(now).values_list("pk", flat=True)):
+    # Decided on a light read first, so an hourly sweep locks only the domains with one due.
+    candidates = Domain.objects.reminder_candidates(now).only("pk", "status", "grace_deadline", "reminders_sent")
+    for domain_id in [d.pk for d in candidates if d.reminder_due(now) is not None]:
         with transaction.atomic():
             domain = Domain.objects.select_for_update().select_related("organization").filter(pk=domain_id).first()
             threshold = domain.reminder_due(now) if domain is not None else None
@@ -34,8 +36,15 @@ def send_due_reminders(*, now: datetime | None = None) -> int:
                 target=domain,
                 detail={"days_left": threshold, "grace_deadline": domain.grace_deadline.isoformat()},
             )
-            transaction.on_commit(
-                lambda domain_id=domain.pk, days=threshold: notifications.send_reminder(domain_id=domain_id, days_left=days)
+            events.emit(
+                events.DOMAIN_REMINDER,
+                organization_id=domain.organization_id,
+                data={
+                    "domain": events.domain_data(domain),
+                    "days_left": threshold,
+                    "grace_deadline": events.iso(domain.grace_deadline),
+                },
             )
+            notifications.send_reminder(domain_id=domain.pk, days_left=threshold)
             sent += 1
     return sent

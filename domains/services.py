@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from console import audit, clock, ratelimit
+from console import audit, clock, events, ratelimit
 from console.errors import ConsoleError
 from console.models import Organization
 from domains import checking, lifecycle
@@ -146,6 +146,7 @@ def add_domain(*, organization: Organization, text: str, actor) -> tuple[Domain,
             target=domain,
             detail={"name": domain.name, "input": (text or "")[:300]},
         )
+        events.emit(events.DOMAIN_ADDED, organization_id=organization.pk, data={"domain": events.domain_data(domain)})
     return domain, tuple(getattr(normalized, "notes", ()) or ())
 
 
@@ -349,5 +350,10 @@ def delete_domain(*, domain: Domain, actor) -> Domain:
             actor=actor,
             target=domain,
             detail={"name": domain.name, "previous_status": previous_status, "reason": domain.removal_reason},
+        )
+        events.emit(
+            events.DOMAIN_DELETED,
+            organization_id=domain.organization_id,
+            data={"domain": events.domain_data(domain), "previous_status": previous_status, "reason": domain.removal_reason},
         )
     return domain

@@ -6,11 +6,12 @@
   claims are ignored, one check per due time).
 - domains.expire_lapsed (beat, hourly): applies the expiry at the end of the grace period.
 - domains.send_reminders (beat, hourly): the days-left reminders.
+- domains.purge_old_checks (beat, RETENTION_SWEEP_SECONDS): the check history past retention.
 """
 
 from celery import shared_task
 
-from domains import expiry, reminders, scheduler
+from domains import expiry, reminders, retention, scheduler
 
 
 @shared_task(name="domains.dispatch_due_checks", ignore_result=True)
@@ -36,3 +37,13 @@ def expire_lapsed() -> int:
 def send_reminders() -> int:
     """E-mail the 30/7/1-days-left reminders not yet sent (idempotent)."""
     return reminders.send_due_reminders()
+
+
+@shared_task(name="domains.purge_old_checks", ignore_result=True)
+def purge_old_checks(after_domain_id: int = 0) -> int:
+    """Delete checks past retention (keeping each domain's latest); a run that reaches its
+    time budget queues the next one from where it stopped."""
+    outcome = retention.purge_old_checks(after_domain_id=after_domain_id)
+    if not outcome.finished:
+        purge_old_checks.delay(after_domain_id=outcome.last_domain_id)
+    return outcome.deleted

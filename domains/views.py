@@ -14,7 +14,7 @@ from console.client import client_address
 from console.errors import ConsoleError
 from console.forms import AddUserForm
 from console.models import email_domain_of
-from console.permissions import admin_required
+from console.permissions import admin_required, require_recent_auth
 from domains import checking, members, selectors, services
 from domains.forms import AddDomainForm, DomainSettingsForm, MethodForm
 from domains.models import Domain, DomainCheck
@@ -216,6 +216,7 @@ def domain_settings(request, pk):
 
 @admin_required
 @require_http_methods(["GET", "POST"])
+@require_recent_auth
 def domain_delete(request, pk):
     domain = selectors.domain_for_page(organization=request.organization, pk=pk)
     if request.method == "POST":

@@ -105,6 +105,8 @@ class ImportJob(models.Model):
     import_requested_at = models.DateTimeField(null=True, blank=True)  # someone decided to import
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Retention deleted the rows (imports.retention); the counts above still say what happened.
+    rows_purged_at = models.DateTimeField(null=True, blank=True)
 
     objects = ImportJobQuerySet.as_manager()
 

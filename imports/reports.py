@@ -19,23 +19,12 @@ from django.db import connection
 from django.utils.translation import gettext as _
 
 from console.models import Account
+from console.spreadsheet import neutralise
 from imports.models import ImportJob, ImportRow, Reason
 
 BOM = "\ufeff"
-# A cell starting with one of these is a formula (or becomes one) in spreadsheet programs.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-# The same starts as an SQL regular expression (PostgreSQL's \t and \r escapes).
+# The formula starts of console.spreadsheet as an SQL regular expression (PostgreSQL's \t and \r escapes).
 _FORMULA_SQL = r"'^[-=+@\t\r]'"
-
-
-def neutralise(value) -> str:
-    """Text that a spreadsheet shows as text: a leading ' before a formula-like start."""
-    if value is None:
-        return ""
-    text = str(value)
-    if text.startswith(FORMULA_PREFIXES):
-        return "'" + text
-    return text
 
 
 class _Echo:

@@ -6,9 +6,10 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from console.models import Organization
+from console.models import Organization, OutboundEmail
 from domains.models import Domain
 from imports.models import AccessRequest, ImportJob, ImportRow, Reason
+from imports.services.notices import notice_reference
 
 FEATURE = Organization.Feature.BULK_USER_IMPORT
 
@@ -123,3 +124,23 @@ def report_reason_summary(job: ImportJob) -> list[dict]:
 def imported_user_ids(job: ImportJob):
     """The users one import job brought in (a subquery for the Users page)."""
     return ImportRow.objects.filter(job=job, result=ImportRow.Result.IMPORTED).values("user_id")
+
+
+def notice_delivery(job: ImportJob, *, failed_limit: int = 50) -> dict | None:
+    """What became of the job's notice e-mails (from their records): how many were sent, are
+    still waiting (queued or being retried) and failed, with the failed ones and the reason."""
+    records = OutboundEmail.objects.filter(reference=notice_reference(job.pk))
+    counts = dict(records.values_list("status").annotate(n=Count("id")).order_by())
+    if not counts:
+        return None
+    Status = OutboundEmail.Status
+    return {
+        "sent": counts.get(Status.SENT, 0),
+        "waiting": counts.get(Status.QUEUED, 0) + counts.get(Status.SENDING, 0),
+        "failed": counts.get(Status.FAILED, 0),
+        "failed_notices": list(
+            records.filter(status=Status.FAILED)
+            .order_by("recipient", "pk")
+            .values("recipient", "last_error", "failed_at", "attempts")[:failed_limit]
+        ),
+    }

@@ -10,14 +10,21 @@ from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError
 
-from imports import services
+from imports import retention, services
 
 logger = logging.getLogger(__name__)
 
 TRANSIENT = {"autoretry_for": (OperationalError,), "retry_backoff": 1, "retry_backoff_max": 60, "max_retries": 8}
 
 
-@shared_task(name="imports.build_report", acks_late=True, **TRANSIENT)
+# A report is one transaction over every user at the domain: millions take minutes, not seconds.
+@shared_task(
+    name="imports.build_report",
+    acks_late=True,
+    soft_time_limit=settings.IMPORT_REPORT_SOFT_TIME_LIMIT,
+    time_limit=settings.IMPORT_REPORT_SOFT_TIME_LIMIT + 60,
+    **TRANSIENT,
+)
 def build_report(job_id: int) -> bool:
     """Build the job's report; a repeated or late message finds nothing to do."""
     try:
@@ -48,3 +55,13 @@ def send_notices(job_id: int) -> int:
 def resume_stalled() -> list[int]:
     """Beat sweep: resume jobs whose heartbeat stopped (worker crash or restart)."""
     return services.resume_stalled()
+
+
+@shared_task(name="imports.purge_finished_rows", ignore_result=True)
+def purge_finished_rows() -> int:
+    """Delete the rows of completed jobs past retention (counts kept); a run that reaches its
+    time budget queues the next one."""
+    outcome = retention.purge_finished_rows()
+    if not outcome.finished:
+        purge_finished_rows.delay()
+    return outcome.deleted

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from console.client import client_address, user_agent
 from console.errors import ConsoleError
 from console.permissions import admin_required, get_for_organization
 from console.views import render_user_list
@@ -87,6 +88,7 @@ def job_detail(request, job_id):
         "jobs": selectors.jobs_for_domain(job.domain),
         "has_feature": job.organization.has_feature(services.FEATURE),
         "selectable": job.status == ImportJob.Status.REPORT_READY,
+        "notices": selectors.notice_delivery(job),
     }
     if job.status == ImportJob.Status.REPORT_READY:
         context["notice_en"] = services.render_notice(job, "en")
@@ -116,6 +118,9 @@ def job_csv(request, job_id):
     if not job.report_available:
         messages.error(request, _("The report is not ready yet."))
         return redirect("imports:job", job.pk)
+    services.record_csv_download(
+        job=job, actor=request.user, where={"address": client_address(request), "user_agent": user_agent(request)}
+    )
     response = StreamingHttpResponse(reports.csv_chunks(job), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{reports.csv_filename(job)}"'
     response["Cache-Control"] = "no-store"

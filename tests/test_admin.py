@@ -7,8 +7,11 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
+from console import emails
 from console.models import TaskHeartbeat, User
 from imports.models import AccessRequest
+from sso import crypto
+from sso.models import DomainPolicy, IdentityProvider
 from tests.support.two_organizations import build_world
 
 
@@ -18,7 +21,19 @@ def superuser_client(db, clock, dns_settings):
     AccessRequest.objects.create(organization=world.a.organization, feature="bulk_user_import")
     Group.objects.create(name="Support")
     TaskHeartbeat.objects.beat("heartbeat", clock.now())
+    provider = IdentityProvider.objects.create(
+        organization=world.a.organization,
+        issuer="https://idp.acme.test",
+        client_id="admin-center",
+        client_secret_encrypted=crypto.encrypt("secret"),
+        authorization_endpoint="https://idp.acme.test/authorize",
+        token_endpoint="https://idp.acme.test/token",
+        jwks_uri="https://idp.acme.test/jwks",
+        break_glass_owner=world.a.owner,
+    )
+    DomainPolicy.objects.create(domain=world.a.domain, require_sso=True, changed_by=provider.break_glass_owner)
     superuser = User.objects.create_superuser("operator@support.example", password="a-good-password-123")
+    emails.queue_to_user("console_added", user=superuser, params={"organization": "Support"})
     client = Client(raise_request_exception=False)
     client.force_login(superuser)
     return client

@@ -38,6 +38,24 @@ PUBLIC_NAMES = {
     "console:set_password_done",
     "console:password_reset",
     "console:password_reset_done",
+    # Any signed-in user changes their own password.
+    "console:password_change",
+    "console:password_change_done",
+    # A user's own second factors: any signed-in user, whatever their role (mfa/tests cover them).
+    "mfa:security",
+    "mfa:challenge",
+    "mfa:challenge_key_options",
+    "mfa:reauthenticate",
+    "mfa:reauthenticate_key_options",
+    "mfa:totp_add",
+    "mfa:totp_remove",
+    "mfa:key_options",
+    "mfa:key_add",
+    "mfa:key_remove",
+    "mfa:recovery_codes",
+    "sign_in",
+    "sso:start",
+    "sso:oidc_callback",
 }
 
 # For every route with an int converter: which object of an organization the id names.
@@ -64,8 +82,17 @@ OBJECT_KINDS = {
     ("imports:job_check_new", "job_id"): "job",
     ("console:user_change_role", "pk"): "membership",
     ("console:user_remove", "pk"): "membership",
+    ("console:user_resend_invitation", "pk"): "membership",
     ("console:audit_detail", "pk"): "audit_event",
     ("api_tokens:revoke", "pk"): "api_token",
+    ("webhooks:detail", "pk"): "webhook_endpoint",
+    ("webhooks:edit", "pk"): "webhook_endpoint",
+    ("webhooks:delete", "pk"): "webhook_endpoint",
+    ("webhooks:rotate", "pk"): "webhook_endpoint",
+    ("webhooks:test", "pk"): "webhook_endpoint",
+    ("webhooks:redeliver", "pk"): "webhook_delivery",
+    ("mfa:key_remove", "pk"): "security_key",
+    ("sso:domain_requirement", "pk"): "domain",
     ("api:domain", "pk"): "domain",
     ("api:domain_verify", "pk"): "domain",
     ("api:domain_html_file", "pk"): "domain",
@@ -84,6 +111,9 @@ KIND_ATTRIBUTES = {
     "membership": ("owner_membership", "administrator_membership", "member_membership"),
     "audit_event": ("audit_event",),
     "api_token": ("api_token",),
+    "webhook_endpoint": ("webhook_endpoint",),
+    "webhook_delivery": ("webhook_delivery",),
+    "security_key": ("security_key",),
 }
 # The API's routes: token-authenticated, so the session-based tests below skip them.
 API_NAMESPACE = "api:"
@@ -145,6 +175,8 @@ def _post_data(side) -> dict:
         "page_rows": rows,
         "domain": "fresh-name.example",
         "email": f"new@{side.domain.name}",
+        "url": f"https://hooks.{side.domain.name}/changed",
+        "enabled": "on",
     }
 
 

@@ -113,7 +113,7 @@ def test_production_refuses_the_development_secret_key():
 def test_health_reports_database_and_broker(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok", "cache": "ok"}
 
 
 @pytest.mark.django_db

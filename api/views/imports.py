@@ -10,6 +10,7 @@ from api.base import ApiView
 from api.idempotency import idempotent
 from api.problems import Problem
 from api.views.common import CURSOR, IDEMPOTENCY_KEY, LIMIT, choice_param, paginate, problems, validated
+from console.client import client_address, user_agent
 from console.permissions import get_for_organization
 from domains.models import Domain
 from imports import reports, services
@@ -147,6 +148,9 @@ class ImportCsvView(ApiView):
         job = load_job(self.organization, pk)
         if not job.report_available:
             raise Problem(409, _("The report is not ready yet."), code="not_ready")
+        services.record_csv_download(
+            job=job, actor=request.user, where={"address": client_address(request), "user_agent": user_agent(request)}
+        )
         response = StreamingHttpResponse(reports.csv_chunks(job), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{reports.csv_filename(job)}"'
         return response

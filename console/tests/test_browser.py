@@ -17,7 +17,8 @@ def test_owner_signs_in_switches_to_japanese_and_is_told_a_domain_is_not_verifie
     assert page.locator("h1").inner_text() == "Admin Center"  # the overview
     assert page.locator(".help-footer").inner_text().startswith("Need help?")
     assert page.locator("nav.sidenav").inner_text().splitlines() == [
-        "Overview", "Domains", "Users", "Accounts", "Audit log", "API tokens"
+        "Overview", "Domains", "Users", "Accounts", "Audit log", "API tokens", "Webhooks", "Two-factor policy",
+        "Single sign-on",
     ]
 
     page.select_option("#language-select", "ja")  # choosing does not submit; the button does
@@ -29,6 +30,7 @@ def test_owner_signs_in_switches_to_japanese_and_is_told_a_domain_is_not_verifie
     assert navigation.get_by_role("link", name="ユーザー").is_visible()
     assert navigation.get_by_role("link", name="監査ログ").is_visible()
     assert navigation.get_by_role("link", name="API トークン").is_visible()
+    assert navigation.get_by_role("link", name="シングルサインオン").is_visible()
 
     navigation.get_by_role("link", name="ユーザー").click()
     page.wait_for_url("**/users/")

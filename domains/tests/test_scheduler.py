@@ -80,3 +80,27 @@ def test_claim_costs_two_queries_whatever_the_batch(clock):
 def test_claim_task_args_round_trip(clock):
     claim = scheduler.Claim(7, clock.now())
     assert scheduler.Claim.from_task_args(claim.as_task_args()) == claim
+
+
+def test_batches_reuse_the_check_threads(clock, dns_settings, settings):
+    """Batch after batch runs on the same threads: none started per batch, none left behind."""
+    import threading
+
+    from domains.checking import check_domains
+    from domains.tests.factories import DomainFactory
+
+    settings.DOMAIN_CHECK_CONCURRENCY = 8
+    domains = [DomainFactory(name=f"pool{i}.example") for i in range(8)]
+    for domain in domains:
+        dns_settings.set_txt(f"_twilio.{domain.name}", f"twilio-domain-verification={domain.token}")
+
+    def batch():
+        results = list(check_domains(domains, deadline_seconds=5))
+        assert sorted(r.outcome for _, r in results) == ["verified"] * 8
+        return {t for t in threading.enumerate() if t.name.startswith("domain-check")}  # objects, not reusable ids
+
+    seen = set()
+    for _ in range(12):
+        seen |= batch()
+    # A pool started per batch would show at least one new thread each time (12 or more).
+    assert 1 <= len(seen) <= settings.DOMAIN_CHECK_CONCURRENCY

@@ -19,6 +19,7 @@ deadline, connection errors, truncated bodies, an unreadable CA bundle and 5xx a
 import ipaddress
 import re
 import ssl
+import time
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
@@ -76,6 +77,9 @@ class _Fetch:
     watchdog: Watchdog
     visited: set[_Target] = field(default_factory=set)
     redirected_to_hosts: list[str] = field(default_factory=list)
+    method: str = "GET"
+    body: bytes | None = None
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 # --- addresses -----------------------------------------------------------------------------------
@@ -129,22 +133,31 @@ def _resolve_addresses(host: str, config: ResolverConfig, deadline: float) -> li
     return addresses
 
 
-def _check_addresses(host: str, addresses: list[str], allow_loopback: bool) -> None:
+def first_forbidden(addresses: list[str], allow_loopback: bool) -> tuple[str, str] | None:
+    """(address, reason) of the first address that must not be contacted, or None."""
     for address in addresses:
         reason = is_forbidden_address(address, allow_loopback=allow_loopback)
         if reason:
-            raise _Stop(
-                Outcome.NOT_FOUND,
-                msg(
-                    gettext_noop(
-                        "%(host)s resolves to %(address)s, a special-purpose address (%(reason)s). We only fetch "
-                        "the file from public Internet addresses, so we did not connect."
-                    ),
-                    host=host,
-                    address=address,
-                    reason=reason,
+            return address, reason
+    return None
+
+
+def _check_addresses(host: str, addresses: list[str], allow_loopback: bool) -> None:
+    forbidden = first_forbidden(addresses, allow_loopback)
+    if forbidden:
+        address, reason = forbidden
+        raise _Stop(
+            Outcome.NOT_FOUND,
+            msg(
+                gettext_noop(
+                    "%(host)s resolves to %(address)s, a special-purpose address (%(reason)s). We only fetch "
+                    "the file from public Internet addresses, so we did not connect."
                 ),
-            )
+                host=host,
+                address=address,
+                reason=reason,
+            ),
+        )
 
 
 # --- one request -----------------------------------------------------------------------------------
@@ -263,7 +276,7 @@ def _truncated(host: str, received: int) -> _Stop:
 
 
 def _fetch_once(target: _Target, addresses: list[str], fetch: _Fetch) -> Answer:
-    """GET the target from the first address that answers."""
+    """Send the fetch's request (a GET unless it says otherwise) to the first address that answers."""
     last_error: Exception | None = None
     for address in addresses:
         if remaining(fetch.deadline) <= 0:
@@ -278,6 +291,9 @@ def _fetch_once(target: _Target, addresses: list[str], fetch: _Fetch) -> Answer:
             connect_timeout=fetch.connect_timeout,
             deadline=fetch.deadline,
             max_bytes=fetch.max_bytes,
+            method=fetch.method,
+            body=fetch.body,
+            headers=fetch.headers,
         )
         try:
             answer = get(request)
@@ -530,3 +546,110 @@ def check_https_file(
         return _stopped(stop, fetch)
     finally:
         watchdog.close()
+
+
+# --- POSTs to an address an admin entered (webhook deliveries) ------------------------------------
+
+
+@dataclass(frozen=True)
+class Posted:
+    """What a POST came to: the HTTP status, or None with `error` (a Message, never the body)."""
+
+    status: int | None
+    error: Message | None = None
+    duration_ms: int = 0
+
+
+def _refused_address(host: str, address: str, reason: str) -> Message:
+    return msg(
+        gettext_noop(
+            "%(host)s resolves to %(address)s, a special-purpose address (%(reason)s). We only send to public "
+            "Internet addresses, so we did not connect."
+        ),
+        host=host,
+        address=address,
+        reason=reason,
+    )
+
+
+def vet_host(host: str, *, resolver: ResolverConfig, allow_loopback: bool, deadline: float) -> Message | None:
+    """Why `host` may not be contacted (it does not resolve, or an address is special-purpose),
+    or None. The same resolution and rules as the file check, for a form to refuse an address."""
+    try:
+        addresses = _resolve_addresses(host, resolver, deadline)
+    except _Stop as stop:
+        return stop.detail
+    forbidden = first_forbidden(addresses, allow_loopback)
+    return _refused_address(host, *forbidden) if forbidden else None
+
+
+def post(
+    url: str,
+    body: bytes,
+    *,
+    headers: dict,
+    resolver: ResolverConfig,
+    ca_bundle,
+    allow_loopback: bool,
+    connect_timeout: float,
+    max_bytes: int,
+    deadline: float,
+) -> Posted:
+    """POST `body` to an https URL under the file check's rules: every address resolved and
+    vetted, the connection pinned to a vetted address (SNI and Host the URL's name), TLS
+    verified, redirects not followed, at most `max_bytes` read, all within `deadline`."""
+    started = time.monotonic()
+
+    def done(status: int | None, error: Message | None = None) -> Posted:
+        return Posted(status, error, int((time.monotonic() - started) * 1000))
+
+    parts = urlsplit(url)
+    try:
+        host = (parts.hostname or "").lower().rstrip(".")
+        port = parts.port or 443
+    except ValueError:
+        host, port = "", 443
+    if parts.scheme.lower() != "https" or not host:
+        return done(None, msg(gettext_noop("Only https:// addresses can receive events.")))
+    try:
+        tls_context = ssl.create_default_context(cafile=ca_bundle or certifi.where())
+    except (OSError, ssl.SSLError) as error:
+        return done(None, _unreadable_ca_bundle(error).detail)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    watchdog = Watchdog(deadline)
+    fetch = _Fetch(
+        name=host,
+        port=port,
+        token="",
+        prefix="",
+        old_tokens=(),
+        resolver=resolver,
+        allow_loopback=allow_loopback,
+        connect_timeout=float(connect_timeout),
+        max_bytes=int(max_bytes),
+        deadline=deadline,
+        start_url=url,
+        tls_context=tls_context,
+        watchdog=watchdog,
+        method="POST",
+        body=body,
+        headers=tuple(headers.items()),
+    )
+    try:
+        try:
+            addresses = _resolve_addresses(host, resolver, deadline)
+        except _Stop as stop:
+            return done(None, stop.detail)
+        forbidden = first_forbidden(addresses, allow_loopback)
+        if forbidden:
+            return done(None, _refused_address(host, *forbidden))
+        answer = _fetch_once(_Target(host, port, path), addresses, fetch)
+    except _Stop as stop:
+        if stop.outcome == Outcome.NOT_FOUND:  # a TLS problem the receiver's owner must fix
+            return done(None, stop.detail)
+        if watchdog.fired or remaining(deadline) <= 0 or "timed out" in stop.detail.text:
+            return done(None, msg(gettext_noop("%(host)s did not answer in time, so we stopped waiting."), host=host))
+        return done(None, msg(gettext_noop("We could not connect to %(host)s on port %(port)s."), host=host, port=port))
+    finally:
+        watchdog.close()
+    return done(answer.status)

@@ -1,4 +1,7 @@
-"""One HTTPS GET to a pinned address, that a watchdog can cut off at the check's deadline.
+"""One HTTPS request to a pinned address, that a watchdog can cut off at the caller's deadline.
+
+The HTML-file check GETs through it and webhook deliveries POST through it, so both keep the
+same rules: the vetted address, no redirects followed here, a capped body, one deadline.
 
 urllib3's connection pool, connected to the address the check vetted, with SNI, certificate
 name and Host set to the domain. Every socket is handed to a `Watchdog` the moment it opens,
@@ -132,10 +135,25 @@ class Request:
     connect_timeout: float
     deadline: float
     max_bytes: int
+    method: str = "GET"
+    body: bytes | None = None
+    headers: tuple[tuple[str, str], ...] = ()  # added to (or replacing) the defaults
+
+
+def _headers(request: Request) -> dict:
+    headers = {
+        "Host": request.host if request.port == 443 else f"{request.host}:{request.port}",
+        "User-Agent": USER_AGENT,
+        "Accept": "text/html, text/plain;q=0.9, */*;q=0.1",
+        "Accept-Encoding": "identity",
+    }
+    headers.update(dict(request.headers))
+    return headers
 
 
 def get(request: Request) -> Answer:
-    """GET the path from the pinned address; raises urllib3 errors and OSError."""
+    """Send the request (GET unless it says otherwise) to the pinned address; raises urllib3
+    errors and OSError. Only a 200 answer's body is read, at most max_bytes of it."""
     ip = ipaddress.ip_address(request.address)
     timeout = max(0.05, min(request.connect_timeout, remaining(request.deadline)))
     pool = _PinnedPool(
@@ -150,14 +168,10 @@ def get(request: Request) -> Answer:
     )
     with pool:
         response = pool.urlopen(
-            "GET",
+            request.method,
             request.path,
-            headers={
-                "Host": request.host if request.port == 443 else f"{request.host}:{request.port}",
-                "User-Agent": USER_AGENT,
-                "Accept": "text/html, text/plain;q=0.9, */*;q=0.1",
-                "Accept-Encoding": "identity",
-            },
+            body=request.body,
+            headers=_headers(request),
             redirect=False,
             retries=False,
             preload_content=False,

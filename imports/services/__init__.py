@@ -17,7 +17,7 @@ from imports.services.importing import (
     start_import,
 )
 from imports.services.notices import notify_eligible, render_notice, send_notices
-from imports.services.report import build_report, check_for_new_users, create_report_job
+from imports.services.report import build_report, check_for_new_users, create_report_job, record_csv_download
 
 __all__ = [
     "FEATURE",
@@ -27,6 +27,7 @@ __all__ = [
     "fail_job",
     "grant_feature",
     "notify_eligible",
+    "record_csv_download",
     "render_notice",
     "replay_import",
     "request_access",

@@ -71,10 +71,10 @@ def _tell_requesters(organization: Organization, requests: list[AccessRequest]) 
             else None
         )
         path = reverse("imports:domain", args=[domain.pk]) if domain is not None else reverse("domains:list")
-        emails.send_to_user_on_commit(
+        emails.queue_to_user(
             "imports_access_granted",
             user=user,
-            context={"organization": organization.name, "domain_url": emails.absolute_url(path)},
+            params={"organization": organization.name, "domain_url": emails.absolute_url(path)},
         )
 
 

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
-from console import audit, clock, services
+from console import audit, clock, events, services
 from console.admission import person_refusal
 from console.errors import ConsoleError
 from console.models import AuditEvent, Membership, User
@@ -131,6 +131,16 @@ def _complete(job: ImportJob, now) -> None:
         actor_kind=AuditEvent.ActorKind.SYSTEM,
         target=job,
         detail={"imported": job.rows_imported, "not_imported": job.rows_not_imported, "rows": job.rows_total},
+    )
+    events.emit(
+        events.IMPORT_COMPLETED,
+        organization_id=job.organization_id,
+        data={
+            "import_job": {"id": job.pk, "domain": job.domain_name},
+            "rows": job.rows_total,
+            "imported": job.rows_imported,
+            "not_imported": job.rows_not_imported,
+        },
     )
 
 

@@ -43,16 +43,30 @@ def notify_eligible(*, job: ImportJob, actor, enqueue: bool = True) -> int:
     return pending
 
 
-def send_notices(job_id: int, *, batch_size: int = 500) -> int:
-    """E-mail the notice to eligible, not yet notified users, each in their language.
+def notice_reference(job_id: int) -> str:
+    """How the notice records of a job are found (console.OutboundEmail.reference)."""
+    return f"imports.job:{job_id}"
 
-    Rows are marked in the same transaction as the batch is handed to the mail backend, so a
-    re-run never e-mails a notified user again (at-most-once per batch).
+
+def _notice_context(params: dict, _user) -> dict:
+    job = ImportJob.objects.select_related("organization", "domain").filter(pk=params["job_id"]).first()
+    if job is None:
+        raise emails.NothingToSend("The import job no longer exists.")
+    return notice_context(job)
+
+
+emails.register(TEMPLATE, _notice_context, personal=False)
+
+
+def send_notices(job_id: int, *, batch_size: int = 1000) -> int:
+    """Queue the notice to eligible, not yet notified users; each is rendered in its user's
+    language when the worker sends it, and its record says sent or failed (with the reason).
+
+    A row is marked in the same transaction as its e-mail record is written, so a re-run never
+    queues a second notice for it, and a crash loses none.
     """
-    job = ImportJob.objects.select_related("organization", "domain").get(pk=job_id)
-    context = notice_context(job)
-    rendered: dict[str, tuple[str, str, str]] = {}  # one rendering per language, not per user
-    sent = 0
+    job = ImportJob.objects.select_related("organization").get(pk=job_id)
+    queued = 0
     while True:
         with transaction.atomic():
             batch = list(
@@ -63,22 +77,20 @@ def send_notices(job_id: int, *, batch_size: int = 500) -> int:
             )
             if not batch:
                 break
-            for row in batch:
-                language = row.user.language
-                if language not in rendered:
-                    rendered[language] = emails.render(TEMPLATE, language=language, context=context)
-            emails.send_many([emails.message(rendered[row.user.language], to=row.user.email) for row in batch])
+            emails.queue_to_users(
+                TEMPLATE, users=[row.user for row in batch], params={"job_id": job_id}, reference=notice_reference(job_id)
+            )
             now = clock.now()
             ImportRow.objects.filter(pk__any_of=[row.pk for row in batch]).update(notified_at=now)
             ImportJob.objects.filter(pk=job_id).update(rows_notified=F("rows_notified") + len(batch), notified_at=now)
-            sent += len(batch)
-    if sent:
+            queued += len(batch)
+    if queued:
         audit.record(
             "imports.users_notified",
             organization=job.organization,
             actor=None,
             actor_kind=AuditEvent.ActorKind.SYSTEM,
             target=job,
-            detail={"users": sent},
+            detail={"users": queued},
         )
-    return sent
+    return queued

@@ -23,7 +23,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
-from console import audit, bulk, clock
+from console import audit, bulk, clock, events
 from console.admission import person_refusal_sql
 from console.errors import ConsoleError
 from console.models import Account, AuditEvent, User
@@ -177,4 +177,25 @@ def build_report(job_id: int) -> bool:
             target=job,
             detail={"rows": counts["total"], "eligible": counts["eligible"]},
         )
+        events.emit(
+            events.IMPORT_REPORT_READY,
+            organization_id=job.organization_id,
+            data={
+                "import_job": {"id": job.pk, "domain": job.domain_name},
+                "rows": counts["total"],
+                "eligible": counts["eligible"],
+            },
+        )
     return True
+
+
+def record_csv_download(*, job: ImportJob, actor, where: dict) -> None:
+    """Audit a download of the report's CSV (personal data: names and addresses of people),
+    with the client address and user agent."""
+    audit.record(
+        "imports.report_downloaded",
+        organization=job.organization,
+        actor=actor,
+        target=job,
+        detail={"domain": job.domain_name, "rows": job.rows_total, **where},
+    )

@@ -356,12 +356,15 @@ def test_request_grant_revoke_access_are_recorded_and_audited(db):
     assert ("imports.feature_granted", "operator") in actions and ("imports.feature_revoked", "operator") in actions
 
 
-def test_notify_emails_eligible_users_in_their_language_once(world, people, mailoutbox):
+def test_notify_emails_eligible_users_in_their_language_once(
+    world, people, mailoutbox, django_capture_on_commit_callbacks
+):
     people["eligible2"].language = "ja"
     people["eligible2"].save()
     job = ready_report(world)
     assert services.notify_eligible(job=job, actor=world.admin, enqueue=False) == 2
-    assert services.send_notices(job.pk) == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.send_notices(job.pk) == 2
     by_recipient = {m.to[0]: m for m in mailoutbox}
     assert set(by_recipient) == {"alice@example.com", "bob@example.com"}
     assert "Acme" in by_recipient["alice@example.com"].subject

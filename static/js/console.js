@@ -105,14 +105,36 @@
     render();
   }
 
-  // Live regions that poll a fragment URL: <div data-poll="/url" data-poll-seconds="2">.
+  // Live regions that poll a fragment URL: <div data-poll="/url" data-poll-seconds="2"
+  // data-poll-note="#id">. A redirect means the session ended: the page itself is reloaded, so
+  // the browser lands on the sign-in page (and comes back here after it). Any other failure
+  // (a 502 during a deploy, the network gone) shows the "reconnecting" note and tries again,
+  // waiting twice as long each time up to a minute.
   document.querySelectorAll("[data-poll]").forEach(function (region) {
     var seconds = parseFloat(region.getAttribute("data-poll-seconds") || "2");
+    var note = document.querySelector(region.getAttribute("data-poll-note") || "[data-poll-note-missing]");
+    var failures = 0;
+    var reconnecting = function (on) {
+      if (!note || note.hidden === !on) { return; }
+      note.hidden = !on;
+      if (on) { announce(note.textContent.trim()); }
+    };
     var tick = function () {
-      fetch(region.getAttribute("data-poll"), { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.text() : null; })
+      fetch(region.getAttribute("data-poll"), {
+        headers: { "X-Requested-With": "fetch" }, credentials: "same-origin", cache: "no-store"
+      })
+        .then(function (r) {
+          if (r.redirected || r.status === 401 || r.status === 403) {
+            window.location.reload();
+            return null;
+          }
+          if (!r.ok) { throw new Error("HTTP " + r.status); }
+          return r.text();
+        })
         .then(function (html) {
           if (html === null) { return; }
+          failures = 0;
+          reconnecting(false);
           region.innerHTML = html;
           if (region.querySelector("[data-poll-done]")) {
             if (region.hasAttribute("data-reload-when-done")) { window.location.reload(); }
@@ -120,7 +142,11 @@
           }
           setTimeout(tick, seconds * 1000);
         })
-        .catch(function () { setTimeout(tick, seconds * 2000); });
+        .catch(function () {
+          failures += 1;
+          reconnecting(true);
+          setTimeout(tick, Math.min(60, seconds * Math.pow(2, failures)) * 1000);
+        });
     };
     if (!region.querySelector("[data-poll-done]")) { setTimeout(tick, seconds * 1000); }
   });

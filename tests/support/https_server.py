@@ -11,6 +11,10 @@ Fixtures (registered through `pytest_plugins` in the root conftest.py):
   body one byte per interval until the client goes away or the test ends),
   truncate(host, path, body) (announces a longer body, sends `body`, then closes),
   put(..., interim=(103,)) (interim 1xx responses before the answer), clear();
+  POSTs (webhook receivers): answer_sequence(host, path, [500, 500, 200]) (one status per
+  POST, the last repeated), hang(host, path) too, and verify_with(host, *secrets): each POST
+  to that host is checked with the `standardwebhooks` library and answered 401 when no
+  secret verifies it; `posts` lists every POST (headers, body, verified);
   attributes host ("127.0.0.1"), port, http_port (a plain-HTTP listener with the same routes,
   for "this port does not speak TLS"), stalled_port (accepts TCP, never completes a TLS
   handshake), old_tls_port (offers only TLS 1.0/1.1), ca_bundle_path (PEM of the test CA),
@@ -31,6 +35,7 @@ from pathlib import Path
 
 import pytest
 import trustme
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,15 @@ class SeenRequest:
     server_name: str | None  # the TLS SNI (None on the plain-HTTP listener)
     path: str
     client: str
+
+
+@dataclass(frozen=True)
+class SeenPost:
+    host: str
+    path: str
+    headers: dict
+    body: bytes
+    verified: bool | None  # None: the host verifies nothing
 
 
 def _host_key(host: str) -> str:
@@ -100,6 +114,26 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(route.body)
         if route.truncate:
             self.close_connection = True
+
+    def do_POST(self):  # noqa: N802
+        owner = self.server.owner
+        host = _host_key(self.headers.get("Host", ""))
+        path = self.path.split("?", 1)[0]
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        verified = owner.verify(host, body, headers)
+        owner.record_post(SeenPost(host, path, headers, body, verified))
+        route = owner.route(host, path)
+        if route.hang:
+            owner.release.wait(60)
+            return
+        status = 401 if verified is False else owner.next_status(host, path, route.status)
+        answer = f"status {status}".encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
 
     def _trickle(self, route, release):
         """One byte per interval, for ever: the client's own deadline must end it."""
@@ -194,6 +228,9 @@ class LoopbackHTTPSServer:
             self._routes: dict[tuple[str, str], Route] = {}
             self._untrusted: set[str] = set()
             self.requests: list[SeenRequest] = []
+            self.posts: list[SeenPost] = []
+            self._sequences: dict[tuple[str, str], list[int]] = {}
+            self._secrets: dict[str, tuple[str, ...]] = {}
             self.errors = 0
         self.release.set()
         self.release = threading.Event()
@@ -237,6 +274,39 @@ class LoopbackHTTPSServer:
     def record(self, seen: SeenRequest):
         with self._lock:
             self.requests.append(seen)
+
+    def answer_sequence(self, host, path, statuses):
+        with self._lock:
+            self._routes[(_host_key(host), path)] = Route(statuses[-1])
+            self._sequences[(_host_key(host), path)] = list(statuses)
+
+    def next_status(self, host, path, default):
+        with self._lock:
+            sequence = self._sequences.get((host, path))
+            if not sequence:
+                return default
+            return sequence.pop(0) if len(sequence) > 1 else sequence[0]
+
+    def verify_with(self, host, *secrets):
+        with self._lock:
+            self._secrets[_host_key(host)] = secrets
+
+    def verify(self, host, body, headers) -> bool | None:
+        with self._lock:
+            secrets = self._secrets.get(host)
+        if secrets is None:
+            return None
+        for secret in secrets:
+            try:
+                Webhook(secret).verify(body, headers)
+                return True
+            except WebhookVerificationError:
+                continue
+        return False
+
+    def record_post(self, seen: SeenPost):
+        with self._lock:
+            self.posts.append(seen)
 
     def record_error(self):
         with self._lock:

@@ -18,6 +18,10 @@ from console import audit
 from console.models import Account, AuditEvent, Membership, Organization, User
 from domains.models import Domain, DomainCheck, RemovedMember
 from imports.models import AccessRequest, ImportJob, ImportRow
+from mfa.models import SecurityKey
+from sso.models import DomainPolicy, IdentityProvider
+from webhooks import outbox, signing
+from webhooks.models import Delivery, Endpoint, EndpointSecret
 
 PASSWORD = "a-long-test-password-42"
 FEATURE = Organization.Feature.BULK_USER_IMPORT
@@ -37,6 +41,11 @@ WATCHED_MODELS = (
     AccessRequest,
     ApiToken,
     IdempotencyRecord,
+    Endpoint,
+    EndpointSecret,
+    Delivery,
+    IdentityProvider,
+    DomainPolicy,
 )
 
 # Written by signing in (force_login in the tests, too) and by using a token, not by the
@@ -64,6 +73,9 @@ class Side:
     removed_member: RemovedMember
     api_token: ApiToken  # every scope, acting for the Owner
     api_secret: str
+    webhook_endpoint: Endpoint
+    webhook_delivery: Delivery
+    security_key: SecurityKey  # the Administrator's
     other_rows: list = field(default_factory=list)
 
     @property
@@ -135,7 +147,19 @@ def _side(name: str, domain_name: str) -> Side:
     api_token, api_secret = tokens.create_token(
         organization=organization, name=f"{name} pipeline", scopes=Scope.values, created_by=owner, actor=owner
     )
+    endpoint = Endpoint.objects.create(organization=organization, url=f"https://hooks.{domain_name}/in")
+    EndpointSecret.objects.create(endpoint=endpoint, secret=signing.new_secret())
+    (delivery,) = outbox.write(
+        organization_id=organization.pk, event_type="domain.added", items=[{"marker": name}], endpoints=[endpoint]
+    )
+    # The row only (the user's two_factor_enabled stays off, so the suites' force_login sessions
+    # are not sent to the second-factor page): the routes that name a key are what is tested.
+    security_key = SecurityKey.objects.create(
+        user=administrator, name=f"{name} key", credential_id=f"{name}-credential".encode(), public_key=b"\x00"
+    )
     return Side(
+        webhook_endpoint=endpoint,
+        webhook_delivery=delivery,
         organization=organization,
         owner=owner,
         administrator=administrator,
@@ -152,6 +176,7 @@ def _side(name: str, domain_name: str) -> Side:
         removed_member=removed,
         api_token=api_token,
         api_secret=api_secret,
+        security_key=security_key,
     )
 
 
@@ -192,6 +217,12 @@ def organization_snapshot(organization: Organization) -> dict[str, list[tuple]]:
             AccessRequest: {"organization": organization},
             ApiToken: {"organization": organization},
             IdempotencyRecord: {"token__organization": organization},
+            Endpoint: {"organization": organization},
+            EndpointSecret: {"endpoint__organization": organization},
+            Delivery: {"endpoint__organization": organization},
+            SecurityKey: {"user_id__in": user_ids},
+            IdentityProvider: {"organization": organization},
+            DomainPolicy: {"domain__organization": organization},
         }
     )
 

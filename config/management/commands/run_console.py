@@ -44,7 +44,7 @@ class Command(BaseCommand):
                 "config",
                 "worker",
                 "-Q",
-                "default,checks,imports",
+                "default,checks,imports,webhooks",
                 "-l",
                 "info",
                 "--concurrency",

@@ -1,0 +1,135 @@
+"""Benchmark: what a single sign-on costs next to a password sign-in.
+
+    .venv/bin/python bench/sso_bench.py [--tries 30]      (DATABASE_URL: a PostgreSQL database)
+
+Starts the loopback OpenID Connect provider of the tests in its own process (TLS, RS256, PKCE),
+then signs the same managed user in N times each way through the whole Django stack:
+- baseline: the password form with the production hasher (and the SSO enforcement check);
+- SSO: the sign-in page's "Continue with single sign-on", the provider's form, the callback
+  (code exchange, JWKS fetch, ID token verification, login).
+Prints the median and p90 of each and the ratio of medians.
+"""
+
+import argparse
+import html
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/h_sso_bench")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
+os.environ["CELERY_BROKER_URL"] = "memory://"
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ.setdefault("EMAIL_URL", "memorymail://")
+os.environ["HTTPS_ALLOW_LOOPBACK"] = "1"  # the provider is on loopback
+os.environ["SIGNIN_FAILURES_PER_ACCOUNT"] = "1000000"
+os.environ["SIGNIN_FAILURES_PER_ADDRESS"] = "1000000"
+
+PASSWORD = "a-long-and-unusual-passphrase-42"
+
+
+def start_provider(folder: Path):
+    import trustme
+
+    ca = trustme.CA()
+    certificate = ca.issue_cert("127.0.0.1")
+    certificate.private_key_and_cert_chain_pem.write_to_path(str(folder / "both.pem"))
+    ca.cert_pem.write_to_path(str(folder / "ca.pem"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.oidc_provider", str(folder / "both.pem"), str(folder / "both.pem")],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    port = int(process.stdout.readline().split()[1])
+    os.environ["HTTPS_CA_BUNDLE"] = str(folder / "ca.pem")
+    return process, port
+
+
+def summary(name: str, samples: list[float]) -> float:
+    median = statistics.median(samples)
+    p90 = sorted(samples)[int(len(samples) * 0.9) - 1]
+    print(f"{name:<28} median {median * 1000:7.1f} ms   p90 {p90 * 1000:7.1f} ms   n={len(samples)}")
+    return median
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tries", type=int, default=30)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="sso-bench-"))
+    process, port = start_provider(folder)
+    try:
+        run(args.tries, port, folder)
+    finally:
+        process.terminate()
+
+
+def run(tries: int, port: int, folder: Path):
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.test import Client
+
+    from console.models import Organization, User
+    from console.services import create_organization
+    from domains.models import Domain
+    from sso import services
+    from sso.views import callback_url
+    from tests.support.oidc_provider import LoopbackProvider
+
+    call_command("migrate", verbosity=0)
+    Organization.objects.filter(name="SSO Bench").delete()
+    User.objects.filter(email__endswith="@sso-bench.example").delete()
+    organization, owner, _ = create_organization(name="SSO Bench", owner_email="owner@sso-bench.example", password=PASSWORD)
+    Domain.objects.create(organization=organization, name="sso-bench.example", unicode_name="sso-bench.example", status="verified")
+    provider = LoopbackProvider(port, str(folder / "ca.pem"))
+    provider.register("bench", "bench-secret", callback_url())
+    services.save_provider(
+        organization=organization, issuer=provider.issuer, client_id="bench", client_secret="bench-secret",
+        jit_provisioning=False, actor=owner,
+    )
+    email = owner.email
+
+    def password_sign_in():
+        client = Client()
+        started = time.perf_counter()
+        response = client.post("/sign-in/", {"username": email, "password": PASSWORD})
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 302, response.status_code
+        return elapsed
+
+    def sso_sign_in():
+        client = Client()
+        started = time.perf_counter()
+        page = client.post("/sign-in/", {"username": email, "sso": "1"})
+        link = re.search(r'id="to-provider" href="([^"]+)"', page.content.decode()).group(1)
+        callback = provider.sign_in(html.unescape(link), email)
+        parts = urlsplit(callback)
+        response = client.get(f"{parts.path}?{parts.query}")
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 302, response.content[:300]
+        return elapsed
+
+    password_sign_in(), sso_sign_in()  # warm up
+    baseline, sso = [], []
+    for _ in range(tries):  # alternate, so load on the machine falls on both alike
+        baseline.append(password_sign_in())
+        sso.append(sso_sign_in())
+    base = summary("password sign-in (baseline)", baseline)
+    full = summary("SSO round trip", sso)
+    print(f"ratio SSO / password (medians): {full / base:.2f}")
+
+
+if __name__ == "__main__":
+    main()

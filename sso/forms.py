@@ -1,0 +1,47 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from console.forms import validate_stored_email_length
+
+
+class ProviderForm(forms.Form):
+    issuer = forms.URLField(
+        label=_("Issuer URL"),
+        max_length=500,
+        assume_scheme="https",
+        help_text=_("For example https://your-company.okta.com or https://login.microsoftonline.com/your-tenant-id/v2.0"),
+    )
+    client_id = forms.CharField(label=_("Client ID"), max_length=255)
+    client_secret = forms.CharField(
+        label=_("Client secret"),
+        max_length=1000,
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+    )
+    jit_provisioning = forms.BooleanField(
+        label=_("Create users at their first sign-in (just-in-time provisioning)"),
+        required=False,
+        help_text=_(
+            "People at your verified domains who sign in through the identity provider for the first time "
+            "become managed users of this organization, as Members."
+        ),
+    )
+
+    def clean_issuer(self):
+        issuer = self.cleaned_data["issuer"].strip()
+        if not issuer.lower().startswith("https://"):
+            raise forms.ValidationError(_("The issuer must be an https:// address."))
+        return issuer
+
+
+class DiscoveryForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail address"), validators=[validate_stored_email_length])
+
+
+class BreakGlassForm(forms.Form):
+    owner = forms.TypedChoiceField(label=_("Owner who keeps password sign-in"), coerce=int)
+
+    def __init__(self, *args, owners=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].choices = [(user.pk, user.email) for user in owners]
