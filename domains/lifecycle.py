@@ -391,6 +391,20 @@ def apply_check_results_bulk(
         return BulkOutcome(applied=applied, skipped=skipped, events=tuple(events))
 
 
+def _audit_row(domain: Domain, action: str, detail: dict, now: datetime, kind: str) -> AuditEvent:
+    """An audit event of the batch path, written with the others in one statement."""
+    return AuditEvent(
+        organization_id=domain.organization_id,
+        created_at=now,
+        actor_kind=kind,
+        action=action,
+        target_type=domain._meta.model_name,
+        target_id=str(domain.pk),
+        target_repr=str(domain)[:300],
+        detail=detail,
+    )
+
+
 def _apply_bulk(items, *, now, trigger, kind) -> BulkOutcome:
     ids = [domain_id for domain_id, _, _ in items]
     domains = {d.pk: d for d in Domain.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
@@ -414,8 +428,8 @@ def _apply_bulk(items, *, now, trigger, kind) -> BulkOutcome:
         previous.append(domain.status)
         _apply_changes(domain, changes)
         plain.append(domain)
-        if _method_change_detail(previous_method, changes):
-            method_changes.append((domain, _method_change_detail(previous_method, changes)))
+        if detail := _method_change_detail(previous_method, changes):
+            method_changes.append((domain, detail))
         if event:
             audits.append((event, domain, result, check))
     if plain:
@@ -423,40 +437,18 @@ def _apply_bulk(items, *, now, trigger, kind) -> BulkOutcome:
     for domain, changes, result, check, previous_method in verifications:  # rare in a sweep; each needs its own savepoint
         if _save_verification(domain, changes, now=now, result=result, actor=None, kind=kind):
             audits.append((VERIFIED_EVENT, domain, result, check))
-            if _method_change_detail(previous_method, changes):
-                method_changes.append((domain, _method_change_detail(previous_method, changes)))
-    if method_changes:
-        AuditEvent.objects.bulk_create(
-            [
-                AuditEvent(
-                    organization_id=domain.organization_id,
-                    created_at=now,
-                    actor_kind=kind,
-                    action=METHOD_CHANGED_EVENT,
-                    target_type=domain._meta.model_name,
-                    target_id=str(domain.pk),
-                    target_repr=str(domain)[:300],
-                    detail=detail,
-                )
-                for domain, detail in method_changes
-            ]
-        )
+            if detail := _method_change_detail(previous_method, changes):
+                method_changes.append((domain, detail))
+
+    # Method switches and transitions in one statement.
+    rows = [_audit_row(domain, METHOD_CHANGED_EVENT, detail, now, kind) for domain, detail in method_changes]
+    rows += [
+        _audit_row(domain, event, _event_detail(domain, result, check), now, kind)
+        for event, domain, result, check in audits
+    ]
+    if rows:
+        AuditEvent.objects.bulk_create(rows)
     if audits:
-        AuditEvent.objects.bulk_create(
-            [
-                AuditEvent(
-                    organization_id=domain.organization_id,
-                    created_at=now,
-                    actor_kind=kind,
-                    action=event,
-                    target_type=domain._meta.model_name,
-                    target_id=str(domain.pk),
-                    target_repr=str(domain)[:300],
-                    detail=_event_detail(domain, result, check),
-                )
-                for event, domain, result, check in audits
-            ]
-        )
         _announce([(event, domain, check) for event, domain, _result, check in audits])
         notifications.domain_states_changed([(domain, event, check) for event, domain, _result, check in audits])
         for event, domain, _result, _check in audits:
