@@ -22,8 +22,9 @@ def _reset_pools(app):
 
 
 @contextmanager
-def broker(app, url: str):
-    """Point the in-process Celery app at `url` (the env var wins over conf, so set both)."""
+def broker(app, url: str, queue: str = QUEUE):
+    """Point the in-process Celery app at `url` (the env var wins over conf, so set both), with
+    `queue` emptied first."""
     previous_env = os.environ.get("CELERY_BROKER_URL")
     previous_conf = app.conf.broker_url
     os.environ["CELERY_BROKER_URL"] = url
@@ -32,7 +33,7 @@ def broker(app, url: str):
     with app.connection_for_write() as connection:
         # Leftovers of an earlier run or of other tests' on-commit enqueues (memory:// is per process).
         try:
-            connection.default_channel.queue_purge(QUEUE)
+            connection.default_channel.queue_purge(queue)
         except connection.channel_errors:  # the queue does not exist yet
             pass
     try:

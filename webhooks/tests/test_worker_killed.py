@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from django.db import connection
 from console import clock
 from domains import services as domain_services
 from imports.tests.test_import_crash import child_database_url, wait_for
-from imports.tests.worker_support import _reset_pools, redis_broker_url
+from imports.tests.worker_support import broker, redis_broker_url
 from tests.support.missing import skip_or_fail
 from webhooks import services
 from webhooks.models import Delivery
@@ -29,27 +28,6 @@ pytestmark = [pytest.mark.celery_worker, pytest.mark.postgres, pytest.mark.djang
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 QUEUE = "webhooks"
-
-
-@contextmanager
-def broker(url: str):
-    previous_env, previous_conf = os.environ.get("CELERY_BROKER_URL"), app.conf.broker_url
-    os.environ["CELERY_BROKER_URL"] = app.conf.broker_url = url
-    _reset_pools(app)
-    with app.connection_for_write() as conn:
-        try:
-            conn.default_channel.queue_purge(QUEUE)
-        except conn.channel_errors:
-            pass
-    try:
-        yield url
-    finally:
-        if previous_env is None:
-            os.environ.pop("CELERY_BROKER_URL", None)
-        else:
-            os.environ["CELERY_BROKER_URL"] = previous_env
-        app.conf.broker_url = previous_conf
-        _reset_pools(app)
 
 
 def spawn_worker(url, settings, log_dir):
@@ -83,7 +61,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing(acme, hook, receiver, settin
     app.conf.task_always_eager = False
     worker = None
     try:
-        with broker(redis_broker_url()) as url:
+        with broker(app, redis_broker_url(), QUEUE) as url:
             worker = spawn_worker(url, settings, tmp_path)
             domain_services.add_domain(organization=acme, text="acme-corp.org", actor=acme.admin)  # queued on commit
             wait_for(lambda: receiver.posts, timeout=60, what="the delivery to reach the receiver", process=worker)
