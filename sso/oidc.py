@@ -2,23 +2,30 @@
 
 authlib builds the authorization request (state, nonce, PKCE S256) and exchanges the code;
 joserfc verifies the ID token's signature against the issuer's JWKS and its iss, aud, exp,
-iat and nonce. Every request goes over HTTPS to an address that domains.verifiers allows
-(no private, link-local or metadata addresses), without following redirects.
+iat and nonce. Every request goes over HTTPS, without following redirects, to an address
+that domains.verifiers allows (no private, link-local or metadata addresses): the name is
+resolved once per request through the configured resolver, every address is vetted, and the
+connection goes to a vetted address (SNI and certificate still checked against the name), so
+a DNS answer that changes after the check cannot steer it elsewhere.
 """
 
-import socket
-from dataclasses import dataclass
+import ssl
+import threading
+import time
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import requests
 from authlib.integrations.requests_client import OAuth2Session
-from joserfc import jwt
+from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from requests.adapters import HTTPAdapter
 from requests.exceptions import RequestException
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from domains.verifiers import is_forbidden_address
+from domains.verifiers import AddressRefused, ResolverConfig, contactable_addresses
+from domains.verifiers.transport import Watchdog, host_header, pinned_pool, tls_context
 
 SCOPE = "openid email profile"
 SIGNING_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"]
@@ -36,11 +43,13 @@ class OidcError(Exception):
 
 @dataclass(frozen=True)
 class Transport:
-    """How to reach a provider: a CA bundle ("" for the system store), loopback for tests only."""
+    """How to reach a provider: the resolver, a CA bundle ("" for certifi's store), loopback for
+    tests only, and how long one request may take (lookup, connection and answer together)."""
 
     ca_bundle: str = ""
     allow_loopback: bool = False
     timeout_seconds: float = 10.0
+    resolver: ResolverConfig = field(default_factory=ResolverConfig)
 
 
 @dataclass(frozen=True)
@@ -51,38 +60,92 @@ class ProviderMetadata:
     jwks_uri: str
 
 
-def vet_url(url: str, transport: Transport) -> None:
-    """HTTPS only, to a host whose every address may be contacted."""
+def _host_and_port(url: str) -> tuple[str, int]:
     parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.hostname:
-        raise OidcError("not_https", url)
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
-    except OSError as error:
-        raise OidcError("unreachable", f"{parts.hostname}: {error}") from error
-    for info in infos:
-        reason = is_forbidden_address(info[4][0], transport.allow_loopback)
-        if reason:
-            raise OidcError("forbidden_address", f"{parts.hostname} resolves to {info[4][0]} ({reason})")
+        host, port = (parts.hostname or "").rstrip("."), parts.port or 443
+    except ValueError as error:
+        raise OidcError("not_https", url) from error
+    if parts.scheme != "https" or not host:
+        raise OidcError("not_https", url)
+    return host, port
 
 
-class _VettedAdapter(HTTPAdapter):
+def vet_url(url: str, transport: Transport, deadline: float | None = None) -> list[str]:
+    """The addresses an https URL's host may be reached at, each one allowed; OidcError otherwise."""
+    host, _port = _host_and_port(url)
+    if deadline is None:
+        deadline = time.monotonic() + transport.timeout_seconds
+    try:
+        return contactable_addresses(
+            host, resolver=transport.resolver, allow_loopback=transport.allow_loopback, deadline=deadline
+        )
+    except AddressRefused as refused:
+        raise OidcError("forbidden_address" if refused.forbidden else "unreachable", refused.detail.english()) from None
+
+
+def _never_connected(error: requests.ConnectionError) -> bool:
+    reason = getattr(error.args[0] if error.args else None, "reason", None)
+    return isinstance(reason, NewConnectionError | ConnectTimeoutError)
+
+
+class _PinnedAdapter(HTTPAdapter):
+    """Sends each request to an address vet_url has just allowed, through domains.verifiers'
+    pinned pool: the name is never resolved again, and one deadline (the watchdog) bounds the
+    lookup, the connection and the whole answer."""
+
     def __init__(self, transport: Transport):
         super().__init__(max_retries=0)
         self.transport = transport
+        self._pinned = threading.local()
+
+    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
+        return self._pinned.pool
+
+    def cert_verify(self, conn, url, verify, cert):
+        pass  # the pinned pool carries its own TLS context, built from transport.ca_bundle
+
+    def request_url(self, request, proxies):
+        return request.path_url  # never through a proxy
 
     def send(self, request, **kwargs):
-        vet_url(request.url, self.transport)
+        deadline = time.monotonic() + self.transport.timeout_seconds
+        addresses = vet_url(request.url, self.transport, deadline)
+        host, port = _host_and_port(request.url)
+        try:
+            context = tls_context(self.transport.ca_bundle)
+        except (OSError, ssl.SSLError) as error:
+            raise OidcError("unreachable", f"CA bundle {self.transport.ca_bundle}: {error}") from error
+        request.headers["Host"] = host_header(host, port)
         kwargs["timeout"] = self.transport.timeout_seconds
-        return super().send(request, **kwargs)
+        watchdog = Watchdog(deadline)
+        try:
+            for index, address in enumerate(addresses):
+                self._pinned.pool = pinned_pool(
+                    host=host, port=port, address=address, context=context, watchdog=watchdog,
+                    timeout=self.transport.timeout_seconds,
+                )
+                try:
+                    response = super().send(request, **kwargs)
+                    response.content  # noqa: B018  (read while the watchdog still guards the deadline)
+                    return response
+                except requests.ConnectionError as error:
+                    # The next address only when this one took no request: a POST must not be sent twice.
+                    if index == len(addresses) - 1 or watchdog.fired or not _never_connected(error):
+                        raise
+                finally:
+                    self._pinned.pool.close()
+        finally:
+            self._pinned.pool = None
+            watchdog.close()
+        raise AssertionError("unreachable")  # pragma: no cover  (the last address returns or raises)
 
 
 def _vetted(session: requests.Session, transport: Transport):
-    session.mount("https://", _VettedAdapter(transport))
-    session.mount("http://", _VettedAdapter(transport))  # refuses: not https
-    # No proxy or CA bundle from the environment: a proxy would reach what vet_url refused.
+    session.mount("https://", _PinnedAdapter(transport))
+    session.mount("http://", _PinnedAdapter(transport))  # refuses: not https
+    # No proxy or netrc from the environment: a proxy would reach what vet_url refused.
     session.trust_env = False
-    session.verify = transport.ca_bundle or True
     session.max_redirects = 0
     return session
 
@@ -92,7 +155,8 @@ def new_session(transport: Transport, **client) -> OAuth2Session:
     return _vetted(OAuth2Session(**client), transport)
 
 
-def _get_json(url: str, transport: Transport) -> dict:
+def _get_json(url: str, transport: Transport) -> tuple[dict, requests.structures.CaseInsensitiveDict]:
+    """The JSON object at `url`, and the answer's headers."""
     try:
         with _vetted(requests.Session(), transport) as session:
             response = session.get(url, allow_redirects=False)
@@ -108,14 +172,14 @@ def _get_json(url: str, transport: Transport) -> dict:
         raise OidcError("not_json", url) from error
     if not isinstance(document, dict):
         raise OidcError("not_json", url)
-    return document
+    return document, response.headers
 
 
 def discover(issuer: str, transport: Transport) -> ProviderMetadata:
     """The provider's endpoints from <issuer>/.well-known/openid-configuration (OIDC Discovery 1.0)."""
     issuer = issuer.strip().rstrip("/")
-    vet_url(issuer, transport)
-    document = _get_json(f"{issuer}/.well-known/openid-configuration", transport)
+    _host_and_port(issuer)  # an https URL; its addresses are vetted when it is fetched
+    document, _headers = _get_json(f"{issuer}/.well-known/openid-configuration", transport)
     # Discovery §4.3: the document's issuer must be exactly the one asked for.
     if str(document.get("issuer", "")).rstrip("/") != issuer:
         raise OidcError("issuer_mismatch", str(document.get("issuer", ""))[:200])
@@ -164,11 +228,35 @@ def exchange_code(
     return id_token
 
 
-def fetch_keys(metadata: ProviderMetadata, transport: Transport) -> KeySet:
+def fetch_key_set(jwks_uri: str, transport: Transport) -> tuple[dict, str]:
+    """The provider's JWKS document (one that imports as a key set) and its Cache-Control header."""
+    document, headers = _get_json(jwks_uri, transport)
+    key_set(document)
+    return document, headers.get("Cache-Control", "")
+
+
+def key_set(document: dict) -> KeySet:
     try:
-        return KeySet.import_key_set(_get_json(metadata.jwks_uri, transport))
+        return KeySet.import_key_set(document)
     except (JoseError, ValueError, TypeError, KeyError) as error:
         raise OidcError("bad_jwks", str(error)[:200]) from error
+
+
+def key_id(id_token: str) -> str | None:
+    """The `kid` the token's (not yet verified) header names, if any."""
+    try:
+        kid = jws.extract_compact(id_token.encode()).headers().get("kid")
+    except (JoseError, ValueError, TypeError) as error:
+        raise OidcError("bad_signature", str(error)[:200]) from error
+    return kid if isinstance(kid, str) else None
+
+
+def holds_key(keys: KeySet, kid: str) -> bool:
+    try:
+        keys.get_by_kid(kid)
+    except (JoseError, ValueError):
+        return False
+    return True
 
 
 def validate_id_token(

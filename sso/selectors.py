@@ -3,16 +3,19 @@
 from django.conf import settings
 
 from console.models import Membership, User, email_domain_of
+from domains.checking import resolver_config_from_settings
 from domains.models import Domain
 from sso import oidc
 from sso.models import DomainPolicy, IdentityProvider
 
 
 def transport() -> oidc.Transport:
+    """The IdP is reached like a domain's HTTPS check: the same resolver, CA bundle and address rules."""
     return oidc.Transport(
         ca_bundle=settings.HTTPS_CA_BUNDLE,
         allow_loopback=settings.HTTPS_ALLOW_LOOPBACK,
         timeout_seconds=settings.SSO_HTTP_TIMEOUT_SECONDS,
+        resolver=resolver_config_from_settings(),
     )
 
 

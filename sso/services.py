@@ -13,7 +13,7 @@ from console.models import Membership, Organization, User, email_domain_of, norm
 from console.services import make_one_managed, send_added
 from domains.admission import admission
 from domains.models import Domain
-from sso import crypto, oidc, selectors
+from sso import crypto, oidc, selectors, signing_keys
 from sso.models import DomainPolicy, IdentityProvider
 
 OIDC_PROBLEMS = {
@@ -59,6 +59,7 @@ def save_provider(
     provider.jit_provisioning = jit_provisioning
     provider.updated_at = clock.now()
     provider.save()
+    signing_keys.forget(provider)  # keys of a reconfigured provider are fetched afresh
     audit.record(
         "sso.configured" if existing is None else "sso.changed",
         organization=organization,
@@ -95,6 +96,7 @@ def remove_provider(*, organization: Organization, actor: User) -> None:
         target=provider,
         detail={"issuer": provider.issuer, "sso_no_longer_required_at": released},
     )
+    signing_keys.forget(provider)
     provider.delete()
 
 

@@ -20,7 +20,7 @@ from console.errors import ConsoleError
 from console.models import Membership
 from console.permissions import admin_required, get_for_organization
 from domains.models import Domain
-from sso import crypto, oidc, selectors, services
+from sso import crypto, oidc, selectors, services, signing_keys
 from sso.backends import SignInForm
 from sso.forms import BreakGlassForm, DiscoveryForm, ProviderForm
 
@@ -154,7 +154,7 @@ def oidc_callback(request):
         )
         claims = oidc.validate_id_token(
             id_token,
-            keys=oidc.fetch_keys(metadata, transport),
+            keys=signing_keys.keys_for_token(provider=provider, id_token=id_token, transport=transport),
             issuer=provider.issuer,
             client_id=provider.client_id,
             nonce=flow["nonce"],
@@ -167,6 +167,15 @@ def oidc_callback(request):
             actor_kind="system",
             detail={"reason": getattr(error, "reason", "secret"), "detail": str(error)[:300], "issuer": provider.issuer},
         )
+        if getattr(error, "reason", "") == "unknown_key":
+            return _failed(
+                request,
+                _(
+                    "Your identity provider signed this sign-in with a key it does not publish, so you were not "
+                    "signed in. Try again in a minute; if it keeps happening, ask your administrator to check "
+                    "the identity provider's signing keys."
+                ),
+            )
         return _failed(request, _("Your identity provider's answer could not be verified, so you were not signed in. Start again."))
     try:
         user = services.complete_sign_in(provider=provider, claims=claims)

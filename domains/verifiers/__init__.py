@@ -10,22 +10,26 @@ from an answer that says the record or file is absent or wrong; inconclusive one
 and never revoke.
 
 Modules: results (shared types), dns (TXT lookups, authoritative mode), https (the HTML-file
-check, and `post`/`vet_host` for webhook deliveries under the same rules), transport (one pinned HTTPS request under a deadline watchdog), diagnostics (what to tell
+check, `post`/`vet_host` for webhook deliveries and `contactable_addresses` for the IdP
+requests of single sign-on, under the same rules), transport (one pinned HTTPS request, or a
+pinned connection pool, under a deadline watchdog), diagnostics (what to tell
 the admin when the token is missing), netsafety (which addresses may be contacted).
 """
 
 from domains.verifiers.dns import check_dns_txt
-from domains.verifiers.https import Posted, check_https_file, post, vet_host
+from domains.verifiers.https import AddressRefused, Posted, check_https_file, contactable_addresses, post, vet_host
 from domains.verifiers.netsafety import embedded_ipv4, is_forbidden_address
 from domains.verifiers.results import CheckResult, Outcome, ResolverConfig
 
 __all__ = [
+    "AddressRefused",
     "CheckResult",
     "Posted",
     "Outcome",
     "ResolverConfig",
     "check_dns_txt",
     "check_https_file",
+    "contactable_addresses",
     "embedded_ipv4",
     "is_forbidden_address",
     "post",

@@ -23,7 +23,6 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
-import certifi
 import dns.exception
 import dns.resolver
 import urllib3
@@ -33,7 +32,7 @@ from domains.verifiers.diagnostics import tokens_equal
 from domains.verifiers.dns import error_reason, lifetime, new_resolver
 from domains.verifiers.netsafety import is_forbidden_address
 from domains.verifiers.results import CheckResult, Outcome, ResolverConfig, msg, remaining
-from domains.verifiers.transport import Answer, Request, Watchdog, get
+from domains.verifiers.transport import Answer, Request, Watchdog, get, tls_context
 
 MAX_REDIRECTS = 10
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)  # what browsers and HTTP clients follow
@@ -521,7 +520,7 @@ def check_https_file(
     port = int(port)
     path = "/" + filename.lstrip("/")
     try:
-        tls_context = ssl.create_default_context(cafile=ca_bundle or certifi.where())
+        context = tls_context(ca_bundle)
     except (OSError, ssl.SSLError) as error:
         return _unreadable_ca_bundle(error)
     watchdog = Watchdog(deadline)
@@ -537,7 +536,7 @@ def check_https_file(
         max_bytes=int(max_bytes),
         deadline=deadline,
         start_url=f"https://{name}{path}" if port == 443 else f"https://{name}:{port}{path}",
-        tls_context=tls_context,
+        tls_context=context,
         watchdog=watchdog,
     )
     try:
@@ -572,15 +571,37 @@ def _refused_address(host: str, address: str, reason: str) -> Message:
     )
 
 
+class AddressRefused(Exception):
+    """A host that may not be contacted. `detail` says why; `forbidden` is (address, reason)
+    when it resolves to a special-purpose address, None when it does not resolve."""
+
+    def __init__(self, detail: Message, forbidden: tuple[str, str] | None = None):
+        super().__init__(detail.english())
+        self.detail = detail
+        self.forbidden = forbidden
+
+
+def contactable_addresses(host: str, *, resolver: ResolverConfig, allow_loopback: bool, deadline: float) -> list[str]:
+    """Every address of `host` (A then AAAA, or the literal itself) when each may be contacted;
+    AddressRefused otherwise. Connect only to these: resolving again reopens the rebinding window."""
+    try:
+        addresses = _resolve_addresses(host, resolver, deadline)
+    except _Stop as stop:
+        raise AddressRefused(stop.detail) from None
+    forbidden = first_forbidden(addresses, allow_loopback)
+    if forbidden:
+        raise AddressRefused(_refused_address(host, *forbidden), forbidden)
+    return addresses
+
+
 def vet_host(host: str, *, resolver: ResolverConfig, allow_loopback: bool, deadline: float) -> Message | None:
     """Why `host` may not be contacted (it does not resolve, or an address is special-purpose),
     or None. The same resolution and rules as the file check, for a form to refuse an address."""
     try:
-        addresses = _resolve_addresses(host, resolver, deadline)
-    except _Stop as stop:
-        return stop.detail
-    forbidden = first_forbidden(addresses, allow_loopback)
-    return _refused_address(host, *forbidden) if forbidden else None
+        contactable_addresses(host, resolver=resolver, allow_loopback=allow_loopback, deadline=deadline)
+    except AddressRefused as refused:
+        return refused.detail
+    return None
 
 
 def post(
@@ -612,7 +633,7 @@ def post(
     if parts.scheme.lower() != "https" or not host:
         return done(None, msg(gettext_noop("Only https:// addresses can receive events.")))
     try:
-        tls_context = ssl.create_default_context(cafile=ca_bundle or certifi.where())
+        context = tls_context(ca_bundle)
     except (OSError, ssl.SSLError) as error:
         return done(None, _unreadable_ca_bundle(error).detail)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -629,7 +650,7 @@ def post(
         max_bytes=int(max_bytes),
         deadline=deadline,
         start_url=url,
-        tls_context=tls_context,
+        tls_context=context,
         watchdog=watchdog,
         method="POST",
         body=body,
@@ -637,12 +658,9 @@ def post(
     )
     try:
         try:
-            addresses = _resolve_addresses(host, resolver, deadline)
-        except _Stop as stop:
-            return done(None, stop.detail)
-        forbidden = first_forbidden(addresses, allow_loopback)
-        if forbidden:
-            return done(None, _refused_address(host, *forbidden))
+            addresses = contactable_addresses(host, resolver=resolver, allow_loopback=allow_loopback, deadline=deadline)
+        except AddressRefused as refused:
+            return done(None, refused.detail)
         answer = _fetch_once(_Target(host, port, path), addresses, fetch)
     except _Stop as stop:
         if stop.outcome == Outcome.NOT_FOUND:  # a TLS problem the receiver's owner must fix

@@ -2,6 +2,7 @@
 
 The HTML-file check GETs through it and webhook deliveries POST through it, so both keep the
 same rules: the vetted address, no redirects followed here, a capped body, one deadline.
+Single sign-on's requests to an IdP go through `pinned_pool` (requests/authlib on top).
 
 urllib3's connection pool, connected to the address the check vetted, with SNI, certificate
 name and Host set to the domain. Every socket is handed to a `Watchdog` the moment it opens,
@@ -15,6 +16,7 @@ import ssl
 import threading
 from dataclasses import dataclass
 
+import certifi
 import urllib3
 
 from domains.verifiers.results import remaining
@@ -100,6 +102,35 @@ class _PinnedPool(urllib3.HTTPSConnectionPool):
     ConnectionCls = _WatchedConnection
 
 
+def tls_context(ca_bundle: str) -> ssl.SSLContext:
+    """Certificates verified against `ca_bundle`, or certifi's store when it is empty; raises
+    OSError or ssl.SSLError when the bundle cannot be read."""
+    return ssl.create_default_context(cafile=ca_bundle or certifi.where())
+
+
+def host_header(host: str, port: int) -> str:
+    host = f"[{host}]" if ":" in host else host  # an IPv6 literal
+    return host if port == 443 else f"{host}:{port}"
+
+
+def pinned_pool(
+    *, host: str, port: int, address: str, context: ssl.SSLContext, watchdog: Watchdog, timeout: float
+) -> urllib3.HTTPSConnectionPool:
+    """A connection pool that connects to `address` only (never resolving `host` again), with
+    SNI and certificate name checked against `host`; every socket it opens is watched."""
+    ip = ipaddress.ip_address(address)
+    return _PinnedPool(
+        f"[{ip}]" if ip.version == 6 else str(ip),
+        port,
+        timeout=urllib3.Timeout(connect=timeout, read=timeout),
+        retries=False,
+        ssl_context=context,
+        server_hostname=host,
+        assert_hostname=host,
+        watchdog=watchdog,
+    )
+
+
 @dataclass(frozen=True)
 class Answer:
     status: int
@@ -142,7 +173,7 @@ class Request:
 
 def _headers(request: Request) -> dict:
     headers = {
-        "Host": request.host if request.port == 443 else f"{request.host}:{request.port}",
+        "Host": host_header(request.host, request.port),
         "User-Agent": USER_AGENT,
         "Accept": "text/html, text/plain;q=0.9, */*;q=0.1",
         "Accept-Encoding": "identity",
@@ -154,17 +185,13 @@ def _headers(request: Request) -> dict:
 def get(request: Request) -> Answer:
     """Send the request (GET unless it says otherwise) to the pinned address; raises urllib3
     errors and OSError. Only a 200 answer's body is read, at most max_bytes of it."""
-    ip = ipaddress.ip_address(request.address)
-    timeout = max(0.05, min(request.connect_timeout, remaining(request.deadline)))
-    pool = _PinnedPool(
-        f"[{ip}]" if ip.version == 6 else str(ip),
-        request.port,
-        timeout=urllib3.Timeout(connect=timeout, read=timeout),
-        retries=False,
-        ssl_context=request.tls_context,
-        server_hostname=request.host,
-        assert_hostname=request.host,
+    pool = pinned_pool(
+        host=request.host,
+        port=request.port,
+        address=request.address,
+        context=request.tls_context,
         watchdog=request.watchdog,
+        timeout=max(0.05, min(request.connect_timeout, remaining(request.deadline))),
     )
     with pool:
         response = pool.urlopen(
