@@ -3,14 +3,21 @@
 Run as a script (`python -m tests.support.oidc_provider CERT KEY`): it serves HTTPS on an
 ephemeral 127.0.0.1 port and prints "PORT <n>". Authorization code flow with PKCE (S256 only),
 client_secret_basic, single-use codes, RS256 ID tokens signed with a key published at /jwks.
-A person "signs in" by posting the form at /authorize with their e-mail address.
+A person "signs in" by posting the form at /authorize with their e-mail address. The issuer is
+https://<the Host header>, so the provider answers as whatever name the tests' DNS gives it
+(its certificate covers 127.0.0.1, localhost and idp.example).
 
 Tests steer it through POST /control (JSON):
   {"client": {"client_id", "client_secret", "redirect_uris"}}  register a client
   {"behaviour": {...}}  for the next ID tokens: "expires_in" (seconds, may be negative),
      "nonce" (override), "audience", "issuer", "foreign_key" (sign with a key not in the JWKS),
-     "email_verified" (bool)
-  {"reset": true}
+     "email_verified" (bool), "unpublished_key" (sign with a key ID the JWKS does not hold),
+     "jwks_max_age" (Cache-Control max-age of /jwks; "no-store" otherwise),
+     "endpoints" (a dict overriding discovery's token_endpoint / jwks_uri)
+  {"rotate_key": true}  sign with a new key (new kid), published next to the old one
+  {"reset": true}  (also back to the first key)
+Every answer to /control tells "token_requests", "jwks_requests" and "requests" (each request
+served since the reset: method, path, Host header and the local address it arrived at).
 
 The fixture `oidc_provider` (registered through `pytest_plugins` in the root conftest.py) starts
 it once per session, resets it per test, and points the settings at its CA (`oidc_settings`).
@@ -32,8 +39,14 @@ from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
-SIGNING_KEY = RSAKey.generate_key(2048, parameters={"kid": "loopback-1", "use": "sig", "alg": "RS256"})
-FOREIGN_KEY = RSAKey.generate_key(2048, parameters={"kid": "loopback-1", "use": "sig", "alg": "RS256"})
+
+def _new_key(kid: str) -> RSAKey:
+    return RSAKey.generate_key(2048, parameters={"kid": kid, "use": "sig", "alg": "RS256"})
+
+
+FIRST_KEY = _new_key("loopback-1")
+FOREIGN_KEY = _new_key("loopback-1")
+UNPUBLISHED_KEY = _new_key("unpublished-1")
 
 
 class State:
@@ -46,6 +59,12 @@ class State:
         self.codes: dict[str, dict] = {}
         self.behaviour: dict = {}
         self.token_requests = 0
+        self.jwks_requests = 0
+        self.requests: list[dict] = []
+        self.keys = [FIRST_KEY]  # the signing key first, then the older ones still published
+
+    def rotate(self):
+        self.keys.insert(0, _new_key(f"loopback-{len(self.keys) + 1}"))
 
 
 STATE = State()
@@ -63,13 +82,27 @@ class Handler(BaseHTTPRequestHandler):
 
     @property
     def issuer(self) -> str:
-        return f"https://127.0.0.1:{self.server.server_port}"
+        return f"https://{self.headers.get('Host') or f'127.0.0.1:{self.server.server_port}'}"
+
+    def _record(self):
+        parts = urlsplit(self.path)
+        if parts.path != "/control":
+            with STATE.lock:
+                STATE.requests.append(
+                    {
+                        "method": self.command,
+                        "path": parts.path,
+                        "host": self.headers.get("Host", ""),
+                        "local": self.connection.getsockname()[0],
+                    }
+                )
 
     def _send(self, status: int, body: bytes = b"", content_type: str = "application/json", headers=()):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
+        if not any(name == "Cache-Control" for name, _value in headers):
+            self.send_header("Cache-Control", "no-store")
         for name, value in headers:
             self.send_header(name, value)
         self.end_headers()
@@ -84,16 +117,19 @@ class Handler(BaseHTTPRequestHandler):
         return {key: values[0] for key, values in parse_qs(body, keep_blank_values=True).items()}
 
     def do_GET(self):  # noqa: N802
+        self._record()
         parts = urlsplit(self.path)
         if parts.path == "/.well-known/openid-configuration":
             issuer = self.issuer
+            with STATE.lock:
+                endpoints = dict(STATE.behaviour.get("endpoints") or {})
             return self._json(
                 200,
                 {
                     "issuer": issuer,
                     "authorization_endpoint": f"{issuer}/authorize",
-                    "token_endpoint": f"{issuer}/token",
-                    "jwks_uri": f"{issuer}/jwks",
+                    "token_endpoint": endpoints.get("token_endpoint", f"{issuer}/token"),
+                    "jwks_uri": endpoints.get("jwks_uri", f"{issuer}/jwks"),
                     "response_types_supported": ["code"],
                     "subject_types_supported": ["public"],
                     "id_token_signing_alg_values_supported": ["RS256"],
@@ -102,7 +138,13 @@ class Handler(BaseHTTPRequestHandler):
                 },
             )
         if parts.path == "/jwks":
-            return self._json(200, KeySet([SIGNING_KEY]).as_dict(private=False))
+            with STATE.lock:
+                STATE.jwks_requests += 1
+                keys = list(STATE.keys)
+                max_age = STATE.behaviour.get("jwks_max_age")
+            headers = [("Cache-Control", f"max-age={int(max_age)}")] if max_age is not None else []
+            body = json.dumps(KeySet(keys).as_dict(private=False)).encode()
+            return self._send(200, body, headers=headers)
         if parts.path == "/authorize":
             query = {key: values[0] for key, values in parse_qs(parts.query).items()}
             hidden = "".join(
@@ -120,6 +162,7 @@ class Handler(BaseHTTPRequestHandler):
         return self._json(404, {"error": "not_found"})
 
     def do_POST(self):  # noqa: N802
+        self._record()
         parts = urlsplit(self.path)
         if parts.path == "/control":
             return self._control()
@@ -135,11 +178,17 @@ class Handler(BaseHTTPRequestHandler):
         with STATE.lock:
             if command.get("reset"):
                 STATE.reset()
+            if command.get("rotate_key"):
+                STATE.rotate()
             if "client" in command:
                 STATE.clients[command["client"]["client_id"]] = command["client"]
             if "behaviour" in command:
                 STATE.behaviour.update(command["behaviour"])
-            answer = {"token_requests": STATE.token_requests}
+            answer = {
+                "token_requests": STATE.token_requests,
+                "jwks_requests": STATE.jwks_requests,
+                "requests": list(STATE.requests),
+            }
         return self._json(200, answer)
 
     def _authorize(self, form: dict):
@@ -178,6 +227,7 @@ class Handler(BaseHTTPRequestHandler):
         with STATE.lock:
             grant = STATE.codes.pop(form.get("code", ""), None)  # single use
             behaviour = dict(STATE.behaviour)
+            signing_key = STATE.keys[0]
         if grant is None or grant["client_id"] != client_id or grant["redirect_uri"] != form.get("redirect_uri"):
             return self._json(400, {"error": "invalid_grant"})
         if _s256(form.get("code_verifier", "")) != grant["challenge"]:
@@ -194,8 +244,12 @@ class Handler(BaseHTTPRequestHandler):
             "email_verified": behaviour.get("email_verified", True),
             "name": grant["email"].split("@")[0].title(),
         }
-        key = FOREIGN_KEY if behaviour.get("foreign_key") else SIGNING_KEY
-        id_token = jwt.encode({"alg": "RS256", "kid": "loopback-1"}, claims, key)
+        key = signing_key
+        if behaviour.get("foreign_key"):
+            key = FOREIGN_KEY  # the kid of a published key, the wrong key
+        elif behaviour.get("unpublished_key"):
+            key = UNPUBLISHED_KEY
+        id_token = jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
         return self._json(
             200, {"access_token": secrets.token_urlsafe(24), "token_type": "Bearer", "expires_in": 300, "id_token": id_token}
         )
@@ -229,11 +283,25 @@ class LoopbackProvider:
     def behave(self, **behaviour) -> None:
         self.control({"behaviour": behaviour})
 
+    def rotate_key(self) -> None:
+        self.control({"rotate_key": True})
+
+    def counts(self) -> dict:
+        """token_requests, jwks_requests and requests (method, path, host, local) since the reset."""
+        return self.control({})
+
+    def named(self, host: str) -> str:
+        """The issuer under another name (the tests' DNS must resolve it to 127.0.0.1)."""
+        return f"https://{host}:{self.port}"
+
     def sign_in(self, authorize_url: str, email: str) -> str:
-        """What a browser does at the IdP: open the page, submit the form; returns where it is sent."""
+        """What a browser does at the IdP: open the page, submit the form; returns where it is sent.
+        The browser is sent to 127.0.0.1 whatever name the issuer has."""
         import requests
 
-        assert authorize_url.startswith(self.issuer + "/authorize?"), authorize_url
+        parts = urlsplit(authorize_url)
+        assert parts.scheme == "https" and parts.port == self.port and parts.path == "/authorize", authorize_url
+        authorize_url = f"{self.issuer}/authorize?{parts.query}"
         page = requests.get(authorize_url, verify=self.ca_bundle_path, timeout=5)
         assert page.status_code == 200, page.text
         fields = {key: values[0] for key, values in parse_qs(urlsplit(authorize_url).query).items()}
@@ -258,7 +326,7 @@ if pytest is not None:
 
         ca = trustme.CA()
         folder = tmp_path_factory.mktemp("oidc")
-        certificate = ca.issue_cert("127.0.0.1", "localhost")
+        certificate = ca.issue_cert("127.0.0.1", "localhost", "idp.example")
         cert_path, key_path, ca_path = folder / "cert.pem", folder / "key.pem", folder / "ca.pem"
         certificate.cert_chain_pems[0].write_to_path(str(cert_path))
         for pem in certificate.cert_chain_pems[1:]:
