@@ -1,4 +1,4 @@
-"""The HTTPS verifier under attack, through the full service path.
+"""The HTTPS verifier and the single sign-on client under attack, through the full service path.
 
 domains/tests/test_verifiers_https.py proves the pure verifier against the loopback servers.
 Here the same attacks go through what an admin's click runs — domains.services.verify_now
@@ -6,6 +6,10 @@ Here the same attacks go through what an admin's click runs — domains.services
 is recorded and shown: a definitive not_found check naming the refused address, never a
 fetched body, the domain not verified, and (from the HTTPS server's own request log) no
 connection to anything but the address that was checked.
+
+The identity provider's endpoints (discovery, token, JWKS) get the same attacks at the end of
+this file, against the loopback OpenID Connect provider, through save_provider and the sign-in
+callback.
 
 The loopback HTTPS server is the only thing on the network these tests can reach; a name
 is "public-looking" when it resolves to 127.0.0.1 with HTTPS_ALLOW_LOOPBACK=True (tests only).
@@ -18,10 +22,17 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from console.models import Membership, Organization, User
+from console.errors import ConsoleError
+from console.models import AuditEvent, Membership, Organization, User
+from console.tests.factories import MembershipFactory
 from domains import services
 from domains.checking import html_file_content
 from domains.models import Domain, DomainCheck
+from domains.tests.factories import DomainFactory
+from sso import services as sso_services
+from sso.models import IdentityProvider
+from sso.tests.conftest import CLIENT_ID, CLIENT_SECRET, local, provider_url
+from sso.views import callback_url
 
 pytestmark = pytest.mark.django_db
 
@@ -354,3 +365,140 @@ def test_hostile_redirect_targets_end_in_a_recorded_check(ssrf, location):
     # Only the first hop reached the server, or a relative redirect back to the same checked name.
     assert {r.host for r in ssrf.https.requests} <= {NAME}
     assert all(r.client == "127.0.0.1" for r in ssrf.https.requests)
+
+
+# --- The identity provider's endpoints: discovery, token, JWKS ----------------------------------
+
+# A name in the provider's certificate. Also in /etc/hosts, so code that asked the system
+# resolver instead of the configured one would get 127.0.0.1 without any DNS traffic leaving.
+IDP_NAME = "localhost"
+IDP_PATHS = ("/.well-known/openid-configuration", "/token", "/jwks")
+# Refused as "this network"; a client that connected to it anyway would reach this machine.
+THIS_NETWORK = "0.0.0.0"  # noqa: S104  (an address to refuse, never one we bind)
+
+
+class _Idp:
+    def __init__(self, settings, dns, provider, organization, owner):
+        self.settings, self.dns, self.provider = settings, dns, provider
+        self.organization, self.owner = organization, owner
+
+    def configure(self, issuer: str) -> IdentityProvider:
+        return sso_services.save_provider(
+            organization=self.organization, issuer=issuer, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+            jit_provisioning=False, actor=self.owner,
+        )
+
+    def sign_in(self):
+        client = Client()
+        started = client.post("/sign-in/", {"username": "alice@example.com", "sso": "1"})
+        callback = self.provider.sign_in(provider_url(started), "alice@example.com")
+        return client, client.get(local(callback))
+
+    def requests(self) -> list[tuple[str, str, str]]:
+        """(path, Host header, address it arrived at) of each request to an IdP endpoint."""
+        return [(r["path"], r["host"], r["local"]) for r in self.provider.counts()["requests"] if r["path"] in IDP_PATHS]
+
+    def last_refusal(self) -> dict:
+        return AuditEvent.objects.filter(action="sso.signin_refused").latest("pk").detail
+
+
+@pytest.fixture
+def idp(settings, dns_settings, oidc_provider, organization, owner):
+    """An organization with alice@example.com at a verified domain, and the loopback IdP."""
+    settings.SSO_HTTP_TIMEOUT_SECONDS = 3.0
+    DomainFactory(organization=organization, name="example.com", unicode_name="example.com")
+    MembershipFactory(organization=organization, user__email="alice@example.com")
+    oidc_provider.register(CLIENT_ID, CLIENT_SECRET, callback_url())
+    return _Idp(settings, dns_settings, oidc_provider, organization, owner)
+
+
+def assert_idp_refused(idp, issuer: str, address: str):
+    with pytest.raises(ConsoleError) as refused:
+        idp.configure(issuer)
+    assert refused.value.code == "forbidden_address", refused.value.message
+    assert not IdentityProvider.objects.exists()
+    assert idp.requests() == []
+
+
+def test_baseline_every_idp_request_goes_to_the_checked_address_under_the_name(idp):
+    idp.dns.set_a(IDP_NAME, "127.0.0.1")
+    idp.configure(idp.provider.named(IDP_NAME))
+    client, response = idp.sign_in()
+    assert response.status_code == 302, response.content[:300]
+    host = f"{IDP_NAME}:{idp.provider.port}"
+    assert idp.requests() == [(path, host, "127.0.0.1") for path in IDP_PATHS]
+    # One lookup per request (discovery, token, JWKS) through the configured resolver.
+    assert len(idp.dns.queries_for(IDP_NAME, "A")) == 3
+
+
+def test_idp_rebinding_after_the_check_never_reaches_the_second_address(idp):
+    """Each request resolves the name once and connects to that answer: discovery sees the
+    allowed answer and is served; the token request sees the forbidden one and never connects.
+    (The forbidden answer is 0.0.0.0, so even a failing run sends nothing off this machine.)"""
+    idp.dns.set_a_sequence(IDP_NAME, ["127.0.0.1"], [THIS_NETWORK])
+    idp.configure(idp.provider.named(IDP_NAME))
+    assert len(idp.dns.queries_for(IDP_NAME, "A")) == 1
+    assert idp.requests() == [(IDP_PATHS[0], f"{IDP_NAME}:{idp.provider.port}", "127.0.0.1")]
+
+    client, response = idp.sign_in()
+    assert response.status_code == 400
+    assert client.session.get("_auth_user_id") is None
+    refusal = idp.last_refusal()
+    assert refusal["reason"] == "forbidden_address" and THIS_NETWORK in refusal["detail"], refusal
+    assert idp.provider.counts()["token_requests"] == 0
+    assert len(idp.requests()) == 1
+
+
+def test_idp_answer_mixing_allowed_and_forbidden_addresses_is_refused(idp):
+    idp.dns.set_a(IDP_NAME, "127.0.0.1", "169.254.169.254")
+    assert_idp_refused(idp, idp.provider.named(IDP_NAME), "169.254.169.254")
+
+
+def test_idp_metadata_address_mapped_into_ipv6_is_refused(idp):
+    idp.dns.set_a(IDP_NAME, "127.0.0.1")
+    idp.dns.set_aaaa(IDP_NAME, "::ffff:169.254.169.254")
+    assert_idp_refused(idp, idp.provider.named(IDP_NAME), "169.254.169.254")
+
+
+@pytest.mark.parametrize("address", ["169.254.169.254", "10.0.0.1", "192.168.1.1", "100.100.100.200", THIS_NETWORK])
+def test_idp_discovery_at_a_special_purpose_address_is_refused(idp, address):
+    idp.dns.set_a(IDP_NAME, address)
+    assert_idp_refused(idp, idp.provider.named(IDP_NAME), address)
+
+
+def test_idp_loopback_is_refused_when_not_allowed(idp):
+    idp.settings.HTTPS_ALLOW_LOOPBACK = False
+    assert_idp_refused(idp, idp.provider.issuer, "127.0.0.1")
+
+
+def test_idp_pinned_connection_still_checks_the_certificate_name(idp):
+    """Connecting to the checked address does not weaken TLS: a name the certificate does not
+    cover is refused even though it resolves to the provider's address."""
+    idp.dns.set_a("elsewhere.example", "127.0.0.1")
+    with pytest.raises(ConsoleError) as refused:
+        idp.configure(idp.provider.named("elsewhere.example"))
+    assert refused.value.code == "unreachable"
+    assert idp.requests() == []
+
+
+def test_idp_token_endpoint_at_a_special_purpose_address_is_never_contacted(idp):
+    idp.provider.behave(endpoints={"token_endpoint": f"https://token.example:{idp.provider.port}/token"})
+    idp.dns.set_a("token.example", "169.254.169.254")
+    idp.configure(idp.provider.issuer)
+    client, response = idp.sign_in()
+    assert response.status_code == 400
+    refusal = idp.last_refusal()
+    assert refusal["reason"] == "forbidden_address" and "169.254.169.254" in refusal["detail"], refusal
+    assert idp.provider.counts()["token_requests"] == 0
+
+
+def test_idp_jwks_at_a_special_purpose_address_is_never_contacted(idp):
+    idp.provider.behave(endpoints={"jwks_uri": f"https://keys.example:{idp.provider.port}/jwks"})
+    idp.dns.set_a("keys.example", "10.0.0.1")
+    idp.configure(idp.provider.issuer)
+    client, response = idp.sign_in()
+    assert response.status_code == 400
+    refusal = idp.last_refusal()
+    assert refusal["reason"] == "forbidden_address" and "10.0.0.1" in refusal["detail"], refusal
+    counts = idp.provider.counts()
+    assert counts["token_requests"] == 1 and counts["jwks_requests"] == 0
