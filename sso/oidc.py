@@ -50,6 +50,7 @@ class Transport:
     allow_loopback: bool = False
     timeout_seconds: float = 10.0
     resolver: ResolverConfig = field(default_factory=ResolverConfig)
+    max_bytes: int = MAX_DOCUMENT_BYTES  # of any one answer's body
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,17 @@ def vet_url(url: str, transport: Transport, deadline: float | None = None) -> li
         )
     except AddressRefused as refused:
         raise OidcError("forbidden_address" if refused.forbidden else "unreachable", refused.detail.english()) from None
+
+
+def _read_capped(response: requests.Response, max_bytes: int) -> None:
+    """Read the body now, refusing it past max_bytes, so a huge answer never fills memory."""
+    body = bytearray()
+    for chunk in response.iter_content(64 * 1024):
+        body += chunk
+        if len(body) > max_bytes:
+            response.close()
+            raise OidcError("too_large", response.url)
+    response._content = bytes(body)  # what response.content and .json() then return
 
 
 def _never_connected(error: requests.ConnectionError) -> bool:
@@ -127,7 +139,7 @@ class _PinnedAdapter(HTTPAdapter):
                 )
                 try:
                     response = super().send(request, **kwargs)
-                    response.content  # noqa: B018  (read while the watchdog still guards the deadline)
+                    _read_capped(response, self.transport.max_bytes)  # while the watchdog guards the deadline
                     return response
                 except requests.ConnectionError as error:
                     # The next address only when this one took no request: a POST must not be sent twice.
@@ -164,8 +176,6 @@ def _get_json(url: str, transport: Transport) -> tuple[dict, requests.structures
         raise OidcError("unreachable", f"{url}: {error}") from error
     if response.status_code != 200:
         raise OidcError("bad_status", f"{url}: HTTP {response.status_code}")
-    if len(response.content) > MAX_DOCUMENT_BYTES:
-        raise OidcError("too_large", url)
     try:
         document = response.json()
     except ValueError as error:

@@ -502,3 +502,11 @@ def test_idp_jwks_at_a_special_purpose_address_is_never_contacted(idp):
     assert refusal["reason"] == "forbidden_address" and "10.0.0.1" in refusal["detail"], refusal
     counts = idp.provider.counts()
     assert counts["token_requests"] == 1 and counts["jwks_requests"] == 0
+
+
+def test_idp_answer_larger_than_the_cap_is_refused_without_reading_it_all(idp):
+    idp.provider.behave(discovery_padding=8 * 1024 * 1024)
+    with pytest.raises(ConsoleError) as refused:
+        idp.configure(idp.provider.issuer)
+    assert refused.value.code == "too_large"
+    assert not IdentityProvider.objects.exists()

@@ -13,7 +13,8 @@ Tests steer it through POST /control (JSON):
      "nonce" (override), "audience", "issuer", "foreign_key" (sign with a key not in the JWKS),
      "email_verified" (bool), "unpublished_key" (sign with a key ID the JWKS does not hold),
      "jwks_max_age" (Cache-Control max-age of /jwks; "no-store" otherwise),
-     "endpoints" (a dict overriding discovery's token_endpoint / jwks_uri)
+     "endpoints" (a dict overriding discovery's token_endpoint / jwks_uri),
+     "discovery_padding" (that many bytes of filler in the discovery document)
   {"rotate_key": true}  sign with a new key (new kid), published next to the old one
   {"reset": true}  (also back to the first key)
 Every answer to /control tells "token_requests", "jwks_requests" and "requests" (each request
@@ -123,6 +124,7 @@ class Handler(BaseHTTPRequestHandler):
             issuer = self.issuer
             with STATE.lock:
                 endpoints = dict(STATE.behaviour.get("endpoints") or {})
+                padding = int(STATE.behaviour.get("discovery_padding") or 0)
             return self._json(
                 200,
                 {
@@ -135,6 +137,7 @@ class Handler(BaseHTTPRequestHandler):
                     "id_token_signing_alg_values_supported": ["RS256"],
                     "code_challenge_methods_supported": ["S256"],
                     "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+                    **({"x_padding": "x" * padding} if padding else {}),
                 },
             )
         if parts.path == "/jwks":
