@@ -128,3 +128,25 @@ def test_the_sso_pages_and_the_refused_password(browser, live_server, sso_world,
         _shot(page, f"start-{language}-{size}")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_a_token_signed_with_an_unpublished_key_is_refused_with_a_clear_page(
+    browser, live_server, sso_world, oidc_provider, language, viewport
+):
+    size = "desktop" if viewport is DESKTOP else "phone"
+    oidc_provider.behave(unpublished_key=True)
+    context, page = _context(browser, live_server, viewport=viewport, language=language)
+    try:
+        page.goto(reverse("console:login"))
+        page.fill("#id_username", "alice@example.com")
+        page.click("button[name=sso]")
+        page.wait_for_url(f"{oidc_provider.issuer}/authorize?**")
+        page.click("text=Sign in at the IdP")
+        page.wait_for_url(f"{live_server.url}/sso/oidc/callback/**")
+        text = page.locator("main").inner_text()
+        assert ("does not publish" if language == "en" else "公開していない鍵") in text, text
+        _shot(page, f"unpublished-key-{language}-{size}")
+    finally:
+        context.close()
