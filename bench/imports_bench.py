@@ -129,10 +129,10 @@ def ensure_data():
         cursor.execute(
             """
             INSERT INTO console_user (password, is_superuser, email, email_domain, full_name, email_verified,
-                                      language, is_active, is_staff, date_joined)
+                                      language, is_active, is_staff, date_joined, two_factor_enabled)
             SELECT '!', false, 'user' || g || '@' || %s, %s, '', g %% 20 <> 0,
                    CASE WHEN g %% 7 = 0 THEN 'ja' ELSE 'en' END, g %% 50 <> 0, false,
-                   now() - (g || ' minutes')::interval
+                   now() - (g || ' minutes')::interval, false
             FROM generate_series(1, %s) AS g
             """,
             [DOMAIN, DOMAIN, DOMAIN_USERS],
@@ -141,9 +141,9 @@ def ensure_data():
         cursor.execute(
             """
             INSERT INTO console_user (password, is_superuser, email, email_domain, full_name, email_verified,
-                                      language, is_active, is_staff, date_joined)
+                                      language, is_active, is_staff, date_joined, two_factor_enabled)
             SELECT '!', false, 'user' || g || '@other' || (g %% 5000) || '.test', 'other' || (g %% 5000) || '.test',
-                   '', true, 'en', true, false, now()
+                   '', true, 'en', true, false, now(), false
             FROM generate_series(1, %s) AS g
             """,
             [others],
