@@ -168,7 +168,7 @@ def _recheck(job: ImportJob, candidates: dict[int, int], outcome: dict[str, list
         # NO KEY UPDATE: holds off a change to the user until the chunk commits, and unlike FOR
         # UPDATE lets other writers keep inserting rows that refer to them (e-mails, audit).
         for pk, *rest in User.objects.select_for_update(of=("self",), no_key=True)
-        .filter(pk__any_of=list(candidates))
+        .filter(pk__any_of=candidates.keys())  # not a list: Django would walk every id for expressions
         .values_list("pk", "email_domain", "is_active", "email_verified", "membership__organization_id")
     }
     to_import = []
