@@ -176,17 +176,19 @@ def _recheck(job: ImportJob, candidates: dict[int, int], outcome: dict[str, list
         user = current.get(user_id)
         if user is None:
             reason = Reason.USER_DELETED
-        elif user[0] != job.domain_name:
-            reason = Reason.EMAIL_CHANGED
-        elif not domain_ok:
-            reason = Reason.DOMAIN_NOT_VERIFIED
         else:
-            reason = person_refusal(
-                organization_id=job.organization_id,
-                is_active=user[1],
-                email_verified=user[2],
-                membership_organization_id=user[3],
-            )
+            email_domain, is_active, email_verified, membership_organization_id = user
+            if email_domain != job.domain_name:
+                reason = Reason.EMAIL_CHANGED
+            elif not domain_ok:
+                reason = Reason.DOMAIN_NOT_VERIFIED
+            else:
+                reason = person_refusal(
+                    organization_id=job.organization_id,
+                    is_active=is_active,
+                    email_verified=email_verified,
+                    membership_organization_id=membership_organization_id,
+                )
         if reason:
             outcome[reason].append(row_id)
         else:
@@ -271,7 +273,9 @@ def run_import_chunk(job_id: int) -> bool:
         imported = len(outcome.get("", ()))
         # The rows this import is about (eligible, and selected when only the selection is
         # imported): its progress bar counts these, not the rows it merely marks.
-        attempted = sum(1 for row in rows if row[2] and (row[4] or not job.selected_only))
+        attempted = sum(
+            1 for _pk, _user, eligible, _reason, selected in rows if eligible and (selected or not job.selected_only)
+        )
         ImportJob.objects.filter(pk=job.pk).write_state(
             to=ImportJob.Status.IMPORTING,
             started_at=job.started_at or now,
@@ -279,7 +283,7 @@ def run_import_chunk(job_id: int) -> bool:
             rows_not_imported=F("rows_not_imported") + len(rows) - imported,
             rows_processed=F("rows_processed") + len(rows),
             rows_attempted=F("rows_attempted") + attempted,
-            last_row_id=rows[-1][0],
+            last_row_id=rows[-1][0],  # (pk, user_id, eligible, reason, selected)
             heartbeat_at=clock.now(),
         )
     return True
