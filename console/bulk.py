@@ -29,10 +29,24 @@ class AnyOf(Lookup):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         values = list(self.rhs)
         if connection.vendor == "postgresql":
+            db_type = self.lhs.output_field.db_type(connection)
+            if db_type in INTEGER_TYPES:
+                return f"{lhs} = ANY(%s::{db_type}[])", [*lhs_params, _array_param(self.lhs.output_field, values)]
             return f"{lhs} = ANY(%s)", [*lhs_params, values]
         if not values:
             return "1 = 0", list(lhs_params)
         return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]
+
+
+INTEGER_TYPES = ("integer", "bigint", "smallint")
+
+
+def _array_param(field, values: list):
+    """One array parameter. Integers travel as one array literal ("{1,2,3}"): psycopg then
+    quotes one string instead of dumping each element, which costs microseconds apiece."""
+    if field.db_type(connection) in INTEGER_TYPES and all(type(value) is int for value in values):
+        return "{" + ",".join(map(str, values)) + "}"
+    return [_array_value(field, value) for value in values]
 
 
 def _array_value(field, value):
@@ -46,7 +60,7 @@ def _array_value(field, value):
 def _arrays(objects: Sequence[models.Model], fields) -> tuple[str, list]:
     """`%s::type[], …` and one list per column, in `fields` order."""
     casts = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
-    params = [[_array_value(field, getattr(obj, field.attname)) for obj in objects] for field in fields]
+    params = [_array_param(field, [getattr(obj, field.attname) for obj in objects]) for field in fields]
     return casts, params
 
 
@@ -81,7 +95,7 @@ def update_from_objects(
     for index, (name, values) in enumerate(only_if.items()):
         field = meta.get_field(name)
         guard_casts.append(f"%s::{field.db_type(connection)}[]")
-        params.append([_array_value(field, value) for value in values])
+        params.append(_array_param(field, list(values)))
         guards.append(f" AND d.{quote(field.column)} = v.guard_{index}")
     all_casts = ", ".join([casts, *guard_casts])
     aliases = ", ".join([pk, *columns, *(f"guard_{index}" for index in range(len(guards)))])
@@ -91,6 +105,37 @@ def update_from_objects(
         + ", ".join(f"{c} = v.{c}" for c in columns)
         + f" FROM unnest({all_casts}) AS v({aliases}) WHERE d.{pk} = v.{pk}"
         + "".join(guards)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def update_in_groups(model: type[models.Model], groups: Iterable[tuple[Sequence, dict]]) -> int:
+    """Write many rows in ONE statement, given as groups of primary keys that get the same
+    values: `(pks, {field: value})`, every group naming the same fields. Each group is one
+    index scan of its keys (`= ANY`), so the plan never scans the table whatever the planner
+    guesses about the row count. Returns how many rows were written."""
+    groups = [(list(pks), values) for pks, values in groups if pks]
+    if not groups:
+        return 0
+    if connection.vendor != "postgresql":
+        return sum(model._base_manager.filter(pk__in=pks).update(**values) for pks, values in groups)
+    meta = model._meta
+    quote = connection.ops.quote_name
+    fields = [meta.get_field(name) for name in groups[0][1]]
+    casts = ", ".join([f"%s::{meta.pk.db_type(connection)}[]", *(f"%s::{f.db_type(connection)}" for f in fields)])
+    params = []
+    for pks, values in groups:
+        params.append(_array_param(meta.pk, pks))
+        params += [_array_value(f, f.get_db_prep_save(values[f.name], connection)) for f in fields]
+    aliases = ", ".join(["pks", *(f"c{i}" for i in range(len(fields)))])
+    # Identifiers come from model metadata; every value is a bound parameter.
+    sql = (
+        f"UPDATE {quote(meta.db_table)} AS d SET "  # noqa: S608
+        + ", ".join(f"{quote(f.column)} = g.c{i}" for i, f in enumerate(fields))
+        + f" FROM (VALUES {', '.join([f'({casts})'] * len(groups))}) AS g({aliases})"
+        + f" WHERE d.{quote(meta.pk.column)} = ANY(g.pks)"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -183,7 +228,7 @@ def insert_columns(
             select.append(f"%s::{field.db_type(connection)}")
             params.append(_array_value(field, field.get_db_prep_save(columns[name], connection)))
     unnest = ", ".join(f"%s::{fields[name].db_type(connection)}[]" for name in array_names)
-    params += [[_array_value(fields[name], value) for value in lists[name]] for name in array_names]
+    params += [_array_param(fields[name], list(lists[name])) for name in array_names]
     returned = meta.pk if returning == "pk" else meta.get_field(returning)
     key = meta.get_field(skip_conflicts_on) if skip_conflicts_on else None
     # Identifiers come from model metadata; every value is a bound parameter.

@@ -81,7 +81,7 @@ def make_managed(
             organization_id=organization.pk,
             items=[
                 {"user": {"id": pk, "email": email}, "role": role, "how": joined_via, "via_domain": via_domain}
-                for pk, email in User.objects.filter(pk__in=joined).order_by("pk").values_list("pk", "email")
+                for pk, email in User.objects.filter(pk__any_of=joined).order_by("pk").values_list("pk", "email")
             ],
         )
     return Joined(joined, moved)

@@ -146,7 +146,8 @@ class ImportRow(models.Model):
         IMPORTED = "imported", _("Imported")
         NOT_IMPORTED = "not_imported", _("Not imported")
 
-    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rows")
+    # No index of its own: the (job, id) index below answers every lookup by job.
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rows", db_index=False)
     # SET_NULL: a deleted user still leaves the row (and the counts) intact.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -166,9 +167,10 @@ class ImportRow(models.Model):
 
     class Meta:
         ordering = ["pk"]
-        # No index holds `result`, the column the import writes to every row: PostgreSQL can then
-        # update rows in place (HOT) without touching any index. The import reads rows after its
-        # checkpoint by (job, id); they are pending by construction.
+        # No index holds `result`, the column the import writes to every row, and each page keeps
+        # half its room free (migration 0006): PostgreSQL then updates rows in place (HOT) without
+        # touching any index. The import reads rows after its checkpoint by (job, id); they are
+        # pending by construction.
         indexes = [
             models.Index(fields=["job", "id"]),
             models.Index(fields=["job", "eligible", "id"]),

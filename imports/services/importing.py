@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
-from console import audit, clock, events, services
+from console import audit, bulk, clock, events, services
 from console.admission import person_refusal
 from console.errors import ConsoleError
 from console.models import AuditEvent, Membership, User
@@ -144,19 +144,19 @@ def _complete(job: ImportJob, now) -> None:
     )
 
 
-def _sort_rows(job: ImportJob, rows: list[dict]) -> tuple[dict[str, list[int]], dict[int, int]]:
+def _sort_rows(job: ImportJob, rows: list[tuple]) -> tuple[dict[str, list[int]], dict[int, int]]:
     """Rows decided without looking at the user again, and the candidates (user id → row id)."""
     outcome: dict[str, list[int]] = defaultdict(list)  # reason ("" = imported) -> row ids
     candidates: dict[int, int] = {}
-    for row in rows:
-        if not row["eligible"]:
-            outcome[row["reason"] or Reason.NOT_SELECTED].append(row["pk"])
-        elif job.selected_only and not row["selected"]:
-            outcome[Reason.NOT_SELECTED].append(row["pk"])
-        elif row["user_id"] is None:
-            outcome[Reason.USER_DELETED].append(row["pk"])
+    for row_id, user_id, eligible, reason, selected in rows:
+        if not eligible:
+            outcome[reason or Reason.NOT_SELECTED].append(row_id)
+        elif job.selected_only and not selected:
+            outcome[Reason.NOT_SELECTED].append(row_id)
+        elif user_id is None:
+            outcome[Reason.USER_DELETED].append(row_id)
         else:
-            candidates[row["user_id"]] = row["pk"]
+            candidates[user_id] = row_id
     return outcome, candidates
 
 
@@ -164,27 +164,31 @@ def _recheck(job: ImportJob, candidates: dict[int, int], outcome: dict[str, list
     """Lock the candidate users and ask the admission rule again; returns the users to import."""
     domain_ok = domain_admission(job.organization, job.domain_name).allowed
     current = {
-        u["pk"]: u
-        for u in User.objects.select_for_update(of=("self",))
-        .filter(pk__any_of=list(candidates))
-        .values("pk", "email_domain", "is_active", "email_verified", "membership__organization_id")
+        pk: rest
+        # NO KEY UPDATE: holds off a change to the user until the chunk commits, and unlike FOR
+        # UPDATE lets other writers keep inserting rows that refer to them (e-mails, audit).
+        for pk, *rest in User.objects.select_for_update(of=("self",), no_key=True)
+        .filter(pk__any_of=candidates.keys())  # not a list: Django would walk every id for expressions
+        .values_list("pk", "email_domain", "is_active", "email_verified", "membership__organization_id")
     }
     to_import = []
     for user_id, row_id in candidates.items():
         user = current.get(user_id)
         if user is None:
             reason = Reason.USER_DELETED
-        elif user["email_domain"] != job.domain_name:
-            reason = Reason.EMAIL_CHANGED
-        elif not domain_ok:
-            reason = Reason.DOMAIN_NOT_VERIFIED
         else:
-            reason = person_refusal(
-                organization_id=job.organization_id,
-                is_active=user["is_active"],
-                email_verified=user["email_verified"],
-                membership_organization_id=user["membership__organization_id"],
-            )
+            email_domain, is_active, email_verified, membership_organization_id = user
+            if email_domain != job.domain_name:
+                reason = Reason.EMAIL_CHANGED
+            elif not domain_ok:
+                reason = Reason.DOMAIN_NOT_VERIFIED
+            else:
+                reason = person_refusal(
+                    organization_id=job.organization_id,
+                    is_active=is_active,
+                    email_verified=email_verified,
+                    membership_organization_id=membership_organization_id,
+                )
         if reason:
             outcome[reason].append(row_id)
         else:
@@ -192,13 +196,13 @@ def _recheck(job: ImportJob, candidates: dict[int, int], outcome: dict[str, list
     return to_import
 
 
-def _next_rows(job: ImportJob) -> list[dict]:
+def _next_rows(job: ImportJob) -> list[tuple]:
     """The next chunk after the checkpoint: every row up to last_row_id got its result in the
     transaction that moved the checkpoint. A report's rows were inserted by one statement, so
     their ids are (nearly) consecutive: a chunk is an id range, which the database reads
     directly whatever it estimates about a job it has just been given (ORDER BY … LIMIT from
     the checkpoint made it sort every remaining row, once per chunk)."""
-    rows: list[dict] = []
+    rows: list[tuple] = []
     start = job.last_row_id
     while not rows:
         rows = list(
@@ -206,7 +210,7 @@ def _next_rows(job: ImportJob) -> list[dict]:
                 job_id=job.pk, pk__gt=start, pk__lte=start + settings.IMPORT_CHUNK_SIZE, result=ImportRow.Result.PENDING
             )
             .order_by("pk")
-            .values("pk", "user_id", "eligible", "reason", "selected")
+            .values_list("pk", "user_id", "eligible", "reason", "selected")
         )
         if not rows:  # a gap in the ids (another job inserted meanwhile), or the end
             following = ImportRow.objects.filter(job_id=job.pk, pk__gt=start).order_by("pk").values_list("pk", flat=True)
@@ -218,13 +222,21 @@ def _next_rows(job: ImportJob) -> list[dict]:
 
 
 def _write_row_results(outcome: dict[str, list[int]], now) -> None:
-    """One UPDATE per reason ("" = imported)."""
-    for reason, row_ids in outcome.items():
-        ImportRow.objects.filter(pk__any_of=row_ids).update(
-            result=ImportRow.Result.NOT_IMPORTED if reason else ImportRow.Result.IMPORTED,
-            result_reason=reason,
-            processed_at=now,
-        )
+    """Every row's result in one statement, one group per reason ("" = imported)."""
+    bulk.update_in_groups(
+        ImportRow,
+        (
+            (
+                row_ids,
+                {
+                    "result": ImportRow.Result.NOT_IMPORTED if reason else ImportRow.Result.IMPORTED,
+                    "result_reason": reason,
+                    "processed_at": now,
+                },
+            )
+            for reason, row_ids in outcome.items()
+        ),
+    )
 
 
 def run_import_chunk(job_id: int) -> bool:
@@ -261,7 +273,9 @@ def run_import_chunk(job_id: int) -> bool:
         imported = len(outcome.get("", ()))
         # The rows this import is about (eligible, and selected when only the selection is
         # imported): its progress bar counts these, not the rows it merely marks.
-        attempted = sum(1 for row in rows if row["eligible"] and (row["selected"] or not job.selected_only))
+        attempted = sum(
+            1 for _pk, _user, eligible, _reason, selected in rows if eligible and (selected or not job.selected_only)
+        )
         ImportJob.objects.filter(pk=job.pk).write_state(
             to=ImportJob.Status.IMPORTING,
             started_at=job.started_at or now,
@@ -269,7 +283,7 @@ def run_import_chunk(job_id: int) -> bool:
             rows_not_imported=F("rows_not_imported") + len(rows) - imported,
             rows_processed=F("rows_processed") + len(rows),
             rows_attempted=F("rows_attempted") + attempted,
-            last_row_id=rows[-1]["pk"],
+            last_row_id=rows[-1][0],  # (pk, user_id, eligible, reason, selected)
             heartbeat_at=clock.now(),
         )
     return True
