@@ -26,7 +26,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from recheck_bench import ZONE, free_port, start_knot  # noqa: E402  (it sets its own environment: ours wins)
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/h_sweep_bench")
 BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/11")
@@ -41,6 +40,7 @@ os.environ.update(
         "CONN_MAX_AGE": "60",
     }
 )
+from recheck_bench import ZONE, free_port, start_knot  # noqa: E402
 
 
 def worker_env(dns_port: int) -> dict:
@@ -83,7 +83,70 @@ def stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
-def run(app, domain_ids, processes: int, dns_port: int, tag: str) -> dict:
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a live process has used; 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants (a prefork worker: the parent and its pool processes)."""
+    pids, index = [pid], 0
+    while index < len(pids):
+        try:
+            children = Path(f"/proc/{pids[index]}/task/{pids[index]}/children").read_text().split()
+        except OSError:
+            children = []
+        pids += [int(child) for child in children]
+        index += 1
+    return pids
+
+
+def machine_busy() -> float:
+    """CPU seconds all cores spent not idle since boot (the whole machine, every user's work)."""
+    ticks = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(ticks[:8]) - ticks[3] - ticks[4]) / TICKS  # minus idle and iowait; guest is inside user
+
+
+def cpu_snapshot(worker_pid: int, knot_pid: int, redis) -> dict:
+    """CPU seconds so far of each part of the sweep: worker processes, knotd, this database's
+    PostgreSQL backends, Redis (server-wide: shared with other users), this process (the
+    dispatcher and the poller), and the whole machine."""
+    import resource
+
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        backends = {pid: process_cpu(pid) for (pid,) in cursor.fetchall()}
+    info = redis.info("cpu")
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "workers": sum(process_cpu(pid) for pid in process_tree(worker_pid)),
+        "knotd": process_cpu(knot_pid),
+        "backends": backends,
+        "redis": info["used_cpu_user"] + info["used_cpu_sys"],
+        "dispatcher": usage.ru_utime + usage.ru_stime,
+        "machine": machine_busy(),
+    }
+
+
+def cpu_used(before: dict, after: dict) -> dict:
+    """Per part, CPU seconds between two snapshots (backends that appeared in between from 0)."""
+    used = {key: after[key] - before[key] for key in ("workers", "knotd", "redis", "dispatcher", "machine")}
+    used["postgres"] = sum(cpu - before["backends"].get(pid, 0.0) for pid, cpu in after["backends"].items())
+    used["others"] = used["machine"] - sum(used[key] for key in ("workers", "knotd", "redis", "dispatcher", "postgres"))
+    return used
+
+
+def run(app, domain_ids, processes: int, dns_port: int, tag: str, knot_pid: int) -> dict:
+    import redis as redis_client
     from django.db import connection
 
     from console import clock
@@ -99,6 +162,8 @@ def run(app, domain_ids, processes: int, dns_port: int, tag: str) -> dict:
     worker = start_worker(processes, dns_port, tag)
     try:
         wait_ready(app, tag, processes)
+        broker = redis_client.Redis.from_url(BROKER_URL)
+        before = cpu_snapshot(worker.pid, knot_pid, broker)
         started = time.perf_counter()
         tasks.dispatch_due_checks()  # the real dispatcher, queueing check_batch tasks to Redis
         n = len(domain_ids)
@@ -107,13 +172,14 @@ def run(app, domain_ids, processes: int, dns_port: int, tag: str) -> dict:
             if time.perf_counter() - started > 600:
                 raise SystemExit(f"only {DomainCheck.objects.count()} of {n} checks after 10 minutes")
         elapsed = time.perf_counter() - started
+        cpu = cpu_used(before, cpu_snapshot(worker.pid, knot_pid, broker))  # before stopping: backends still open
     finally:
         stop(worker)
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*), count(DISTINCT (domain_id, due_at)) FROM domains_domaincheck")
         total, distinct = cursor.fetchone()
     return {"processes": processes, "rate": n / elapsed, "seconds": elapsed, "checks": total, "distinct": distinct,
-            "exactly_once": total == distinct == n}
+            "exactly_once": total == distinct == n, "cpu": cpu}
 
 
 def main():
@@ -167,14 +233,14 @@ def main():
     knot = start_knot(workdir, knot_port, records)
     proxy = None
     try:
-        results = [run(app, domain_ids, int(p), knot_port, f"p{p}") for p in args.processes.split(",")]
+        results = [run(app, domain_ids, int(p), knot_port, f"p{p}", knot.pid) for p in args.processes.split(",")]
         proxy_port = free_port()
         proxy = subprocess.Popen(
             [sys.executable, str(ROOT / "bench" / "delay_proxy.py"), str(proxy_port), str(knot_port), str(args.delay_ms)],
             stdout=subprocess.PIPE,
         )
         assert proxy.stdout.readline().strip() == b"ready"
-        delayed = run(app, domain_ids[: args.delay_domains], 1, proxy_port, "delayed")
+        delayed = run(app, domain_ids[: args.delay_domains], 1, proxy_port, "delayed", knot.pid)
     finally:
         if proxy is not None:
             proxy.kill()
@@ -192,6 +258,17 @@ def main():
               f"{str(row['exactly_once']):>14}")
     print(f"{'1, DNS +' + str(int(args.delay_ms)) + ' ms':<18}{delayed['rate']:>10.0f}{delayed['seconds']:>10.1f}"
           f"{'':>8}{str(delayed['exactly_once']):>14}")
+    cores = os.cpu_count()
+    print(f"\nCPU seconds during each run ({cores} cores; 'cores' = CPU seconds / wall seconds). PostgreSQL: this "
+          "database's backends; Redis: the whole server (shared); others: the rest of the machine, other users' work")
+    parts = ("workers", "postgres", "knotd", "redis", "dispatcher", "others")
+    print(f"{'worker processes':<18}" + "".join(f"{part:>11}" for part in parts)
+          + f"{'busy/avail':>12}{'worker ms/check':>17}{'worker cores':>14}")
+    for row in [*results, {**delayed, "processes": "1, DNS delayed"}]:
+        cpu, checks = row["cpu"], row["checks"] or 1
+        print(f"{row['processes']!s:<18}" + "".join(f"{cpu[part]:>11.1f}" for part in parts)
+              + f"{cpu['machine'] / (cores * row['seconds']):>12.0%}{cpu['workers'] / checks * 1000:>17.2f}"
+              f"{cpu['workers'] / row['seconds']:>14.2f}")
     two = next((r for r in results if r["processes"] == 2), None)
     if two:
         print(f"goal 2 processes >= 1.7 x one: {two['rate'] / base:.2f} "
