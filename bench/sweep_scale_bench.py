@@ -114,47 +114,59 @@ def machine_busy() -> float:
     return (sum(ticks[:8]) - ticks[3] - ticks[4]) / TICKS  # minus idle and iowait; guest is inside user
 
 
-PARTS = ("workers", "postgres", "knotd", "redis", "bench", "proxy")
+PARTS = ("workers", "postgres", "knotd", "redis", "dispatcher", "bench", "proxy")
 
 
-def cpu_snapshot(worker_pid: int, knot_pid: int, redis, proxy_pid: int | None) -> dict:
-    """CPU seconds so far of each part of the sweep: the worker processes; the PostgreSQL
-    backends of this database but our own; knotd; Redis (the whole server, which other users
-    share); this process and its backend (the dispatcher's claims and the poll for the last
-    result); the delay proxy; and the whole machine."""
-    import resource
-
+def sample_backends(seen: dict) -> float:
+    """Record the CPU seconds of this database's PostgreSQL backends (the workers open and close
+    theirs per task, so they are sampled while they live: `seen` keeps each one's latest);
+    returns our own backend's."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT pid, pid = pg_backend_pid() FROM pg_stat_activity WHERE datname = current_database()")
         rows = cursor.fetchall()
+    for pid, is_own in rows:
+        if not is_own:
+            seen[pid] = max(seen.get(pid, 0.0), process_cpu(pid))
+    return sum(process_cpu(pid) for pid, is_own in rows if is_own)
+
+
+def cpu_snapshot(worker_pid: int, knot_pid: int, redis, proxy_pid: int | None, backends: dict) -> dict:
+    """CPU seconds so far of each part of the sweep: the worker processes; the PostgreSQL
+    backends of this database but our own; knotd; Redis (the whole server, which other users
+    share); this process and its backend (the poll for the last result; the dispatcher's own
+    Python is added by the caller); the delay proxy; and the whole machine."""
+    import resource
+
+    own = sample_backends(backends)
     info = redis.info("cpu")
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    own = sum(process_cpu(pid) for pid, is_own in rows if is_own)
     return {
         "workers": sum(process_cpu(pid) for pid in process_tree(worker_pid)),
-        "backends": {pid: process_cpu(pid) for pid, is_own in rows if not is_own},
+        "backends": dict(backends),
         "knotd": process_cpu(knot_pid),
         "redis": info["used_cpu_user"] + info["used_cpu_sys"],
         "bench": usage.ru_utime + usage.ru_stime + own,
         "proxy": process_cpu(proxy_pid) if proxy_pid else 0.0,
         "machine": machine_busy(),
+        "wall": time.perf_counter(),
     }
 
 
 def cpu_used(before: dict, after: dict) -> dict:
     """Per part, CPU seconds between two snapshots (backends that appeared in between from 0);
     "others" is the rest of the machine: other users' work."""
-    used = {key: after[key] - before[key] for key in (*PARTS, "machine") if key != "postgres"}
+    used = {key: after[key] - before[key] for key in (*PARTS, "machine", "wall") if key not in ("postgres", "dispatcher")}
     used["postgres"] = sum(cpu - before["backends"].get(pid, 0.0) for pid, cpu in after["backends"].items())
-    used["others"] = used["machine"] - sum(used[key] for key in PARTS)
     return used
 
 
 def run(app, domain_ids, processes: int, dns_port: int, tag: str, knot_pid: int, proxy_pid: int | None = None) -> dict:
     import redis as redis_client
     from django.db import connection
+    from django.db.models import Max
+    from django.utils import timezone
 
     from console import clock
     from domains import tasks
@@ -170,16 +182,23 @@ def run(app, domain_ids, processes: int, dns_port: int, tag: str, knot_pid: int,
     try:
         wait_ready(app, tag, processes)
         broker = redis_client.Redis.from_url(BROKER_URL)
-        before = cpu_snapshot(worker.pid, knot_pid, broker, proxy_pid)
-        started = time.perf_counter()
+        backends: dict = {}
+        before = cpu_snapshot(worker.pid, knot_pid, broker, proxy_pid, backends)
+        started, started_at = time.perf_counter(), timezone.now()
+        dispatcher_cpu = time.process_time()
         tasks.dispatch_due_checks()  # the real dispatcher, queueing check_batch tasks to Redis
+        dispatcher_cpu = time.process_time() - dispatcher_cpu
         n = len(domain_ids)
         while DomainCheck.objects.count() < n:
-            time.sleep(0.05)  # bench only: polling the database for the last result
+            time.sleep(0.1)  # bench only: polling the database for the last result
+            sample_backends(backends)
             if time.perf_counter() - started > 600:
                 raise SystemExit(f"only {DomainCheck.objects.count()} of {n} checks after 10 minutes")
-        elapsed = time.perf_counter() - started
-        cpu = cpu_used(before, cpu_snapshot(worker.pid, knot_pid, broker, proxy_pid))  # before stopping: backends still open
+        cpu = cpu_used(before, cpu_snapshot(worker.pid, knot_pid, broker, proxy_pid, backends))
+        # The last result's own time, not the poll's: the poll's interval does not count.
+        elapsed = (DomainCheck.objects.aggregate(last=Max("checked_at"))["last"] - started_at).total_seconds()
+        cpu.update(dispatcher=dispatcher_cpu, bench=cpu["bench"] - dispatcher_cpu)
+        cpu["others"] = cpu["machine"] - sum(cpu[key] for key in PARTS)
     finally:
         stop(worker)
     with connection.cursor() as cursor:
@@ -267,26 +286,26 @@ def main():
           f"{'':>8}{str(delayed['exactly_once']):>14}")
     cores = os.cpu_count()
     print(f"\nCPU seconds during each run ({cores} cores). postgres: the workers' backends; redis: the whole "
-          "server (shared); bench: the dispatcher and the poll for the last result; others: the rest of the machine")
+          "server (shared); bench: this script's poll for the last result; others: the rest of the machine")
     columns = (*PARTS, "others")
-    print(f"{'worker processes':<18}" + "".join(f"{part:>9}" for part in columns)
+    print(f"{'worker processes':<18}" + "".join(f"{part:>11}" for part in columns)
           + f"{'busy':>7}{'worker ms/check':>17}{'worker cores':>14}")
     for row in [*results, {**delayed, "processes": "1, DNS delayed"}]:
         cpu, checks = row["cpu"], row["checks"] or 1
-        print(f"{row['processes']!s:<18}" + "".join(f"{cpu[part]:>9.1f}" for part in columns)
-              + f"{cpu['machine'] / (cores * row['seconds']):>7.0%}{cpu['workers'] / checks * 1000:>17.2f}"
-              f"{cpu['workers'] / row['seconds']:>14.2f}")
+        print(f"{row['processes']!s:<18}" + "".join(f"{cpu[part]:>11.1f}" for part in columns)
+              + f"{cpu['machine'] / (cores * cpu['wall']):>7.0%}{cpu['workers'] / checks * 1000:>17.2f}"
+              f"{cpu['workers'] / cpu['wall']:>14.2f}")
     # What the cores allow when the sweep has them to itself: a worker process can use at most
     # one core, and every check also costs the rest of the sweep (PostgreSQL, knotd, Redis, dispatcher).
     one = results[0]
     worker_ms = one["cpu"]["workers"] / one["checks"] * 1000
-    rest_ms = sum(one["cpu"][part] for part in ("postgres", "knotd", "redis", "bench")) / one["checks"] * 1000
+    rest_ms = sum(one["cpu"][part] for part in ("postgres", "knotd", "redis", "dispatcher")) / one["checks"] * 1000
     ceiling_one = min(1000 / worker_ms, cores * 1000 / (worker_ms + rest_ms))
     ceiling_two = min(2000 / worker_ms, cores * 1000 / (worker_ms + rest_ms))
     print(f"CPU per check (1 process): worker {worker_ms:.2f} ms, rest of the sweep {rest_ms:.2f} ms; with the "
           f"{cores} cores to itself at most {ceiling_one:.0f} checks/s by 1 process, {ceiling_two:.0f} by 2 "
           f"({ceiling_two / ceiling_one:.2f}x); in these runs other work used "
-          + ", ".join(f"{row['cpu']['others'] / row['seconds']:.2f}" for row in results) + " cores")
+          + ", ".join(f"{row['cpu']['others'] / row['cpu']['wall']:.2f}" for row in results) + " cores")
     two = next((r for r in results if r["processes"] == 2), None)
     if two:
         print(f"goal 2 processes >= 1.7 x one: {two['rate'] / base:.2f} "
