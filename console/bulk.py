@@ -1,10 +1,9 @@
 """Set-based SQL for many rows at once: the one place that knows PostgreSQL from SQLite.
 
 On PostgreSQL each column travels as ONE typed array parameter (`= ANY(%s)`, `unnest(%s, …)`),
-or as one scalar when every row holds the same value: a statement with a handful of
-placeholders whatever the row count. psycopg's client-side
-handling of thousands of placeholders, and Django's CASE-per-row bulk_update, cost seconds of
-Python per few hundred rows. Elsewhere (the embedded SQLite shape) the ORM's own bulk calls do.
+or as one scalar when every row holds the same value: a statement with a handful of placeholders
+whatever the row count. psycopg's client-side handling of thousands of placeholders, and
+Django's CASE-per-row bulk_update, cost seconds of Python per few hundred rows. Elsewhere (the embedded SQLite shape) the ORM's own bulk calls do.
 Business modules call these functions and never import a database driver.
 """
 
@@ -115,8 +114,8 @@ def update_from_objects(
         + f" FROM unnest({', '.join(casts)}) AS v({aliases}) WHERE d.{quote(meta.pk.column)} = {values[0]}"
         + "".join(guards)
     )
+    set_count = sum(1 for value in set_values if value.startswith("%s"))
     with connection.cursor() as cursor:
-        set_count = sum(1 for value in set_values if value.startswith("%s"))
         cursor.execute(sql, [*scalars[:set_count], *arrays, *scalars[set_count:]])
         return cursor.rowcount
 

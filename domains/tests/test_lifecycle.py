@@ -232,8 +232,8 @@ def test_one_batch_of_mixed_results_gives_each_domain_the_single_path_state(cloc
     ]
     for single, _bulk, outcome in pairs:
         apply(single, outcome, due=False)
-    outcome = lifecycle.apply_check_results_bulk([(b.pk, b.next_check_at, check_result(o)) for _s, b, o in pairs])
-    assert outcome.applied == len(cases)
+    written = lifecycle.apply_check_results_bulk([(b.pk, b.next_check_at, check_result(o)) for _s, b, o in pairs])
+    assert written.applied == len(cases)
     for single, bulk, result in pairs:
         single.refresh_from_db()
         bulk.refresh_from_db()
