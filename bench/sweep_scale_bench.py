@@ -10,6 +10,10 @@ check_batch tasks the real dispatcher queues. For each process count: domains ch
 second from the first claim to the last result written, and that every due check was applied
 exactly once. Then the same with a proxy in front of knotd that answers every query 100 ms
 late (bench/delay_proxy.py): one worker process must still sustain >= 500 checks/s.
+For every run, the CPU seconds of each part (workers, their PostgreSQL backends, knotd, Redis,
+the dispatcher, the proxy) and of the rest of the machine, read from /proc, so a shortfall on a
+shared machine can be told apart from the sweep's own limits; and the ratio the cores would
+allow the sweep if it had them to itself.
 Goals: 2 processes >= 1.7 x one process; >= 500 checks/s with 100 ms answers.
 """
 
@@ -135,8 +139,8 @@ def sample_backends(seen: dict) -> float:
 def cpu_snapshot(worker_pid: int, knot_pid: int, redis, proxy_pid: int | None, backends: dict) -> dict:
     """CPU seconds so far of each part of the sweep: the worker processes; the PostgreSQL
     backends of this database but our own; knotd; Redis (the whole server, which other users
-    share); this process and its backend (the poll for the last result; the dispatcher's own
-    Python is added by the caller); the delay proxy; and the whole machine."""
+    share); this process and its backend (the dispatcher's claims and the poll for the last
+    result, which the caller tells apart); the delay proxy; and the whole machine."""
     import resource
 
     own = sample_backends(backends)
