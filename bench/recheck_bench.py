@@ -31,11 +31,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/h_life_bench")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
-os.environ["CELERY_BROKER_URL"] = "memory://"
-os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+
+def configure_environment() -> None:
+    """This benchmark's settings; in main() so another script importing its helpers keeps its own."""
+    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/h_life_bench")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
+    os.environ["CELERY_BROKER_URL"] = "memory://"
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 ZONE = "bench.test"
 KNOTD = shutil.which("knotd") or "/usr/sbin/knotd"
@@ -116,6 +120,7 @@ def main():
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--batch", type=int, default=500)
     args = parser.parse_args()
+    configure_environment()
 
     import django
 

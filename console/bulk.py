@@ -1,9 +1,9 @@
 """Set-based SQL for many rows at once: the one place that knows PostgreSQL from SQLite.
 
-On PostgreSQL each column travels as ONE typed array parameter (`= ANY(%s)`, `unnest(%s, …)`):
-a statement with a handful of placeholders whatever the row count. psycopg's client-side
-handling of thousands of placeholders, and Django's CASE-per-row bulk_update, cost seconds of
-Python per few hundred rows. Elsewhere (the embedded SQLite shape) the ORM's own bulk calls do.
+On PostgreSQL each column travels as ONE typed array parameter (`= ANY(%s)`, `unnest(%s, …)`),
+or as one scalar when every row holds the same value: a statement with a handful of placeholders
+whatever the row count. psycopg's client-side handling of thousands of placeholders, and
+Django's CASE-per-row bulk_update, cost seconds of Python per few hundred rows. Elsewhere (the embedded SQLite shape) the ORM's own bulk calls do.
 Business modules call these functions and never import a database driver.
 """
 
@@ -57,11 +57,35 @@ def _array_value(field, value):
     return value
 
 
-def _arrays(objects: Sequence[models.Model], fields) -> tuple[str, list]:
-    """`%s::type[], …` and one list per column, in `fields` order."""
-    casts = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
-    params = [_array_param(field, [getattr(obj, field.attname) for obj in objects]) for field in fields]
-    return casts, params
+def _same(values: list) -> bool:
+    first = values[0]
+    return all(type(value) is type(first) and value == first for value in values)
+
+
+def _columns(columns: list[tuple[Field, list]], *, keep_array: int | None = 0) -> tuple[list, list, list, list]:
+    """Typed SQL for many rows' columns, each given as (field, one value per row): a column with
+    one value for every row travels as ONE scalar parameter, the others as a typed array to
+    unnest. Each array element costs psycopg Python to quote; a constant column costs it once.
+
+    Returns (per column: its value as `%s::type` or `v.cN`; the scalars' parameters in column
+    order; the unnest casts `%s::type[]`; the arrays). Column `keep_array` stays an array
+    whatever its values, so unnest yields the rows.
+    """
+    values, scalars, casts, arrays = [], [], [], []
+    for index, (field, column) in enumerate(columns):
+        db_type = field.db_type(connection)
+        if index != keep_array and _same(column):
+            values.append(f"%s::{db_type}")
+            scalars.append(_array_value(field, column[0]))
+        else:
+            values.append(f"v.c{len(arrays)}")
+            casts.append(f"%s::{db_type}[]")
+            arrays.append(_array_param(field, column))
+    return values, scalars, casts, arrays
+
+
+def _of(objects: Sequence[models.Model], fields) -> list[tuple[Field, list]]:
+    return [(field, [getattr(obj, field.attname) for obj in objects]) for field in fields]
 
 
 def update_from_objects(
@@ -88,26 +112,25 @@ def update_from_objects(
             )
         return written
     model_fields = [meta.pk] + [meta.get_field(name) for name in fields]
-    casts, params = _arrays(objects, model_fields)
+    guard_fields = [meta.get_field(name) for name in only_if]
+    columns = _of(objects, model_fields) + [(field, list(only_if[field.name])) for field in guard_fields]
+    values, scalars, casts, arrays = _columns(columns)
     quote = connection.ops.quote_name
-    pk, columns = quote(meta.pk.column), [quote(f.column) for f in model_fields[1:]]
-    guards, guard_casts = [], []
-    for index, (name, values) in enumerate(only_if.items()):
-        field = meta.get_field(name)
-        guard_casts.append(f"%s::{field.db_type(connection)}[]")
-        params.append(_array_param(field, list(values)))
-        guards.append(f" AND d.{quote(field.column)} = v.guard_{index}")
-    all_casts = ", ".join([casts, *guard_casts])
-    aliases = ", ".join([pk, *columns, *(f"guard_{index}" for index in range(len(guards)))])
+    # In placeholder order: the SET scalars, the arrays to unnest, the WHERE scalars.
+    set_values, guard_values = values[1 : len(model_fields)], values[len(model_fields) :]
+    sets = [f"{quote(field.column)} = {value}" for field, value in zip(model_fields[1:], set_values, strict=True)]
+    guards = [f" AND d.{quote(field.column)} = {value}" for field, value in zip(guard_fields, guard_values, strict=True)]
+    aliases = ", ".join(f"c{index}" for index in range(len(casts)))
     # Identifiers come from model metadata; every value is a bound parameter.
     sql = (
         f"UPDATE {quote(meta.db_table)} AS d SET "  # noqa: S608
-        + ", ".join(f"{c} = v.{c}" for c in columns)
-        + f" FROM unnest({all_casts}) AS v({aliases}) WHERE d.{pk} = v.{pk}"
+        + ", ".join(sets)
+        + f" FROM unnest({', '.join(casts)}) AS v({aliases}) WHERE d.{quote(meta.pk.column)} = {values[0]}"
         + "".join(guards)
     )
+    set_count = sum(1 for value in set_values if value.startswith("%s"))
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [*scalars[:set_count], *arrays, *scalars[set_count:]])
         return cursor.rowcount
 
 
@@ -168,15 +191,18 @@ def insert_objects(
                 continue
         return inserted
     fields = [f for f in meta.concrete_fields if not f.primary_key]
-    casts, params = _arrays(objects, fields)
+    values, scalars, casts, arrays = _columns(_of(objects, fields))
+    params = [*scalars, *arrays]
     quote = connection.ops.quote_name
     key = meta.get_field(skip_conflicts_on) if skip_conflicts_on else None
     columns = ", ".join(quote(f.column) for f in fields)
+    aliases = ", ".join(f"c{index}" for index in range(len(casts)))
     # Identifiers come from model metadata; every value is a bound parameter. Rows come back in
     # the order they were given (as Django's own bulk_create relies on) unless some are skipped,
     # when the unique key tells them apart.
     sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT * FROM unnest({casts})"  # noqa: S608
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608
+        f"SELECT {', '.join(values)} FROM unnest({', '.join(casts)}) AS v({aliases})"
         + (f" ON CONFLICT ({quote(key.column)}) DO NOTHING" if key else "")
         + f" RETURNING {quote(meta.pk.column)}"
         + (f", {quote(key.column)}" if key else "")

@@ -49,7 +49,7 @@ REVALIDATED_EVENT = "domain.revalidated"
 REFUSED_EVENT = "domain.verification_refused"  # the token was found, but another organization holds the name
 METHOD_CHANGED_EVENT = "domain.method_changed"
 
-# Every field `transition` may change (bulk_update writes exactly these).
+# Every field `transition` may change (the batch path writes those a batch's results change).
 TRANSITION_FIELDS = (
     "status",
     "method",
@@ -419,6 +419,7 @@ def _apply_bulk(items, *, now, trigger, kind) -> BulkOutcome:
     )
     plain, previous, verifications, audits, events = [], [], [], [], []
     method_changes = []  # (domain, detail)
+    changed = set()  # the fields some row's transition sets: the others need no writing
     for (domain, _due, result), check in zip(applicable, checks, strict=True):
         previous_method = domain.method
         changes, event = transition(domain, result, now)
@@ -427,13 +428,15 @@ def _apply_bulk(items, *, now, trigger, kind) -> BulkOutcome:
             continue
         previous.append(domain.status)
         _apply_changes(domain, changes)
+        changed.update(changes)
         plain.append(domain)
         if detail := _method_change_detail(previous_method, changes):
             method_changes.append((domain, detail))
         if event:
             audits.append((event, domain, result, check))
     if plain:
-        Domain.objects.write_states(plain, previous=previous, fields=TRANSITION_FIELDS)
+        fields = [name for name in TRANSITION_FIELDS if name in changed]
+        Domain.objects.write_states(plain, previous=previous, fields=fields)
     for domain, changes, result, check, previous_method in verifications:  # rare in a sweep; each needs its own savepoint
         if _save_verification(domain, changes, now=now, result=result, actor=None, kind=kind):
             audits.append((VERIFIED_EVENT, domain, result, check))

@@ -209,6 +209,39 @@ def test_bulk_path_gives_the_same_state_as_the_single_path(clock, status, outcom
     assert [a for t, a in actions if t == str(single.pk)] == [a for t, a in actions if t == str(bulk.pk)]
 
 
+def test_one_batch_of_mixed_results_gives_each_domain_the_single_path_state(clock):
+    # One batch where some columns hold one value for every row and others differ, some rows
+    # change status and others do not: each domain must end as its single-path twin does.
+    org = OrganizationFactory(name="Acme", owner="owner@owners.test")
+    cases = [
+        (Domain.Status.VERIFIED, Outcome.VERIFIED),
+        (Domain.Status.VERIFIED, Outcome.NOT_FOUND),
+        (Domain.Status.VERIFIED, Outcome.INCONCLUSIVE),
+        (Domain.Status.REVALIDATION_REQUIRED, Outcome.VERIFIED),
+        (Domain.Status.REVALIDATION_REQUIRED, Outcome.MISMATCH),
+        (Domain.Status.PENDING, Outcome.NOT_FOUND),
+        (Domain.Status.PENDING, Outcome.VERIFIED),
+    ]
+    pairs = [
+        (
+            DomainFactory(organization=org, name=f"single{i}.test", status=status),
+            DomainFactory(organization=org, name=f"bulk{i}.test", status=status),
+            outcome,
+        )
+        for i, (status, outcome) in enumerate(cases)
+    ]
+    for single, _bulk, outcome in pairs:
+        apply(single, outcome, due=False)
+    written = lifecycle.apply_check_results_bulk([(b.pk, b.next_check_at, check_result(o)) for _s, b, o in pairs])
+    assert written.applied == len(cases)
+    for single, bulk, result in pairs:
+        single.refresh_from_db()
+        bulk.refresh_from_db()
+        for field in lifecycle.TRANSITION_FIELDS:
+            assert getattr(single, field) == getattr(bulk, field), (bulk.name, field)
+        assert list(DomainCheck.objects.filter(domain=bulk).values_list("outcome", flat=True)) == [result]
+
+
 def test_bulk_path_skips_stale_and_duplicate_due_times(clock):
     org = OrganizationFactory(name="Acme", owner="owner@owners.test")
     domain = DomainFactory(organization=org, name="example.test")

@@ -4,11 +4,13 @@ the dispatcher/batch path end to end in-process (a real DNS server on loopback).
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 
 from console.models import TaskHeartbeat
 from console.tests.factories import OrganizationFactory
 from domains import scheduler
 from domains.tests.factories import DomainFactory
+from tests.support.missing import skip_or_fail
 
 pytestmark = pytest.mark.django_db
 
@@ -104,3 +106,22 @@ def test_batches_reuse_the_check_threads(clock, dns_settings, settings):
         seen |= batch()
     # A pool started per batch would show at least one new thread each time (12 or more).
     assert 1 <= len(seen) <= settings.DOMAIN_CHECK_CONCURRENCY
+
+
+@pytest.mark.postgres
+def test_claims_update_rows_in_place_where_their_page_has_room(clock):
+    # The lease columns are in no index and domain pages keep room (fillfactor) for new row
+    # versions: on full pages (the default) none of these claims is a HOT update, here a share
+    # as large as the room left (more later, as pruning frees dead versions).
+    if connection.vendor != "postgresql":
+        skip_or_fail("needs PostgreSQL: set DATABASE_URL=postgres://...")
+    org = OrganizationFactory(name="Acme", owner="owner@owners.test")
+    for i in range(200):  # several pages' worth: full pages would leave no room
+        DomainFactory(organization=org, name=f"d{i}.test", next_check_at=clock.now())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_get_xact_tuples_hot_updated('domains_domain'::regclass)")
+        (before,) = cursor.fetchone()
+        assert len(scheduler.claim_due_domains(limit=500)) == 200
+        cursor.execute("SELECT pg_stat_get_xact_tuples_hot_updated('domains_domain'::regclass)")
+        (after,) = cursor.fetchone()
+    assert after - before >= 50
