@@ -1,10 +1,12 @@
 """Reads: where an address signs in (home-realm discovery) and whether its password is refused."""
 
 from django.conf import settings
+from django.urls import reverse
 
+from console import emails
 from console.models import Membership, User, email_domain_of
 from domains.models import Domain
-from sso import oidc
+from sso import oidc, saml
 from sso.models import DomainPolicy, IdentityProvider
 
 
@@ -13,6 +15,25 @@ def transport() -> oidc.Transport:
         ca_bundle=settings.HTTPS_CA_BUNDLE,
         allow_loopback=settings.HTTPS_ALLOW_LOOPBACK,
         timeout_seconds=settings.SSO_HTTP_TIMEOUT_SECONDS,
+    )
+
+
+def saml_service_provider(organization) -> saml.ServiceProvider:
+    """Us, as the organization's IdP knows us: entity ID = our metadata URL, the ACS (HTTP-POST).
+    From the console's public address, never the Host header."""
+    return saml.ServiceProvider(
+        entity_id=emails.absolute_url(reverse("sso:saml_metadata", args=[organization.pk])),
+        acs_url=emails.absolute_url(reverse("sso:saml_acs", args=[organization.pk])),
+    )
+
+
+def saml_metadata(provider: IdentityProvider) -> saml.IdentityProviderMetadata:
+    return saml.IdentityProviderMetadata(
+        entity_id=provider.issuer,
+        sso_url=provider.saml_sso_url,
+        sso_binding=provider.saml_sso_binding,
+        certificates=list(provider.saml_certificates),
+        xml=provider.saml_metadata_xml,
     )
 
 
