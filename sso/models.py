@@ -5,6 +5,8 @@ domain that is *verified* right now routes to the IdP or refuses passwords, so a
 lapses or is removed suspends both at once, whatever the flag says.
 """
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -78,6 +80,23 @@ class DomainPolicy(models.Model):
 
     def __str__(self):
         return f"{self.domain}: {'SSO required' if self.require_sso else 'password allowed'}"
+
+
+def new_service_provider_key() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class SamlServiceProvider(models.Model):
+    """Us, as the organization's SAML IdP knows us. The key names us in our entity ID and ACS URL:
+    random, so those public URLs neither count nor name organizations, and fixed for good (the
+    IdP has them)."""
+
+    organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="saml_service_provider")
+    key = models.SlugField(max_length=32, unique=True, default=new_service_provider_key)
+    created_at = models.DateTimeField(default=clock.now)
+
+    def __str__(self):
+        return self.key
 
 
 class SamlRequest(models.Model):

@@ -7,7 +7,7 @@ from console import emails
 from console.models import Membership, User, email_domain_of
 from domains.models import Domain
 from sso import oidc, saml
-from sso.models import DomainPolicy, IdentityProvider
+from sso.models import DomainPolicy, IdentityProvider, SamlServiceProvider
 
 
 def transport() -> oidc.Transport:
@@ -18,13 +18,24 @@ def transport() -> oidc.Transport:
     )
 
 
-def saml_service_provider(organization) -> saml.ServiceProvider:
-    """Us, as the organization's IdP knows us: entity ID = our metadata URL, the ACS (HTTP-POST).
+def saml_service_provider_for_key(key: str) -> saml.ServiceProvider:
+    """Us, as an organization's IdP knows us: entity ID = our metadata URL, the ACS (HTTP-POST).
     From the console's public address, never the Host header."""
     return saml.ServiceProvider(
-        entity_id=emails.absolute_url(reverse("sso:saml_metadata", args=[organization.pk])),
-        acs_url=emails.absolute_url(reverse("sso:saml_acs", args=[organization.pk])),
+        entity_id=emails.absolute_url(reverse("sso:saml_metadata", args=[key])),
+        acs_url=emails.absolute_url(reverse("sso:saml_acs", args=[key])),
     )
+
+
+def saml_key_of(organization) -> str:
+    return SamlServiceProvider.objects.filter(organization=organization).values_list("key", flat=True).first() or ""
+
+
+def saml_organization_id_for_key(key: str) -> int | None:
+    """The organization a public SAML URL names, None for a key that names none."""
+    if not key or len(key) > 32:
+        return None
+    return SamlServiceProvider.objects.filter(key=key).values_list("organization_id", flat=True).first()
 
 
 def saml_metadata(provider: IdentityProvider) -> saml.IdentityProviderMetadata:

@@ -20,7 +20,7 @@ from console.services import make_one_managed, send_added
 from domains.admission import admission
 from domains.models import Domain
 from sso import crypto, oidc, saml, selectors
-from sso.models import DomainPolicy, IdentityProvider, SamlAssertionSeen, SamlRequest
+from sso.models import DomainPolicy, IdentityProvider, SamlAssertionSeen, SamlRequest, SamlServiceProvider
 
 OIDC_PROBLEMS = {
     "not_https": gettext_lazy("The issuer and its endpoints must be https:// addresses."),
@@ -164,10 +164,16 @@ def save_saml_provider(
     return provider
 
 
+def saml_service_provider(organization: Organization) -> saml.ServiceProvider:
+    """Us, for the organization's SAML IdP. Our key is made at first use and never changes."""
+    row, _created = SamlServiceProvider.objects.get_or_create(organization=organization)
+    return selectors.saml_service_provider_for_key(row.key)
+
+
 def start_saml_sign_in(*, provider: IdentityProvider, next_url: str) -> tuple[str, str]:
     """Record an outstanding AuthnRequest to the provider; (its ID, the IdP URL to send the browser to)."""
     request_id, url = saml.authn_request(
-        selectors.saml_service_provider(provider.organization), selectors.saml_metadata(provider)
+        saml_service_provider(provider.organization), selectors.saml_metadata(provider)
     )
     too_old = clock.now() - timedelta(seconds=settings.SSO_FLOW_MAX_AGE_SECONDS)
     SamlRequest.objects.filter(created_at__lt=too_old).delete()
@@ -209,7 +215,7 @@ def accept_saml_response(*, provider: IdentityProvider, outstanding: SamlRequest
     """
     try:
         assertion = saml.parse_response(
-            selectors.saml_service_provider(provider.organization),
+            saml_service_provider(provider.organization),
             selectors.saml_metadata(provider),
             saml_response,
             request_id=outstanding.request_id,

@@ -9,8 +9,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from console import audit, clock, emails
 from console.client import client_address
 from console.errors import ConsoleError
-from console.models import Membership, Organization
+from console.models import Membership
 from console.permissions import admin_required, get_for_organization
 from domains.models import Domain
 from sso import crypto, oidc, saml, selectors, services
@@ -120,8 +120,8 @@ def _start_flow(request, provider, *, email: str, next_url: str):
     return render(request, "sso/to_provider.html", {"provider_url": url})
 
 
-def _acs_path(organization_id: int) -> str:
-    return reverse("sso:saml_acs", args=[organization_id])
+def _acs_path(key: str) -> str:
+    return reverse("sso:saml_acs", args=[key])
 
 
 def _start_saml_flow(request, provider, *, next_url: str):
@@ -138,7 +138,7 @@ def _start_saml_flow(request, provider, *, next_url: str):
         request_id,
         salt=SAML_REQUEST_SALT,
         max_age=settings.SSO_FLOW_MAX_AGE_SECONDS,
-        path=_acs_path(provider.organization_id),
+        path=_acs_path(selectors.saml_key_of(provider.organization)),
         secure=True,
         httponly=True,
         samesite="None",
@@ -210,18 +210,22 @@ def oidc_callback(request):
 
 
 @require_GET
-def saml_metadata(request, organization_id):
+def saml_metadata(request, key):
     """Our SP metadata for the organization's IdP to import (public, like every SP's)."""
-    organization = get_object_or_404(Organization, pk=organization_id)
-    document = saml.sp_metadata(selectors.saml_service_provider(organization))
+    if selectors.saml_organization_id_for_key(key) is None:
+        raise Http404
+    document = saml.sp_metadata(selectors.saml_service_provider_for_key(key))
     return HttpResponse(document, content_type="application/samlmetadata+xml; charset=utf-8")
 
 
 # csrf_exempt: the IdP's POST is cross-site by nature; the Response's signature, InResponseTo (our outstanding request, tied to this browser) and the replay check protect it instead.
 @csrf_exempt
 @require_POST
-def saml_acs(request, organization_id):
+def saml_acs(request, key):
     """The assertion consumer service: the IdP's signed Response, posted by the browser."""
+    organization_id = selectors.saml_organization_id_for_key(key)
+    if organization_id is None:
+        raise Http404
     provider = (
         IdentityProvider.objects.select_related("organization")
         .filter(organization_id=organization_id, protocol=IdentityProvider.Protocol.SAML)
@@ -234,7 +238,7 @@ def saml_acs(request, organization_id):
         response = _failed(request, _("Single sign-on is no longer configured for this organization."))
     else:
         response = _finish_saml(request, provider, request_id)
-    response.delete_cookie(SAML_REQUEST_COOKIE, path=_acs_path(organization_id), samesite="None")
+    response.delete_cookie(SAML_REQUEST_COOKIE, path=_acs_path(key), samesite="None")
     return response
 
 
@@ -314,7 +318,7 @@ def _settings(request, provider, *, form=None, saml_form=None, status=200):
         initial = {"metadata_url": provider.saml_metadata_url, "jit_provisioning": provider.jit_provisioning} if is_saml else {}
         saml_form = SamlProviderForm(initial=initial)
     owners = [m.user for m in Membership.objects.filter(organization=request.organization, role=Membership.Role.OWNER).select_related("user")]
-    service_provider = selectors.saml_service_provider(request.organization)
+    service_provider = services.saml_service_provider(request.organization)
     context = {
         "form": form,
         "saml_form": saml_form,

@@ -15,7 +15,6 @@ from console.tests.factories import PASSWORD, MembershipFactory, UserFactory
 from domains.tests.factories import DomainFactory
 from sso import services
 from sso.models import IdentityProvider, SamlAssertionSeen, SamlRequest
-from sso.selectors import saml_service_provider
 from sso.tests.conftest import provider_url
 from sso.views import SAML_REQUEST_COOKIE
 
@@ -36,7 +35,7 @@ def saml_provider(saml_idp, organization, owner, domain):
         jit_provisioning=False,
         actor=owner,
     )
-    saml_idp.trust(Client().get(reverse("sso:saml_metadata", args=[organization.pk])).content.decode())
+    saml_idp.trust(Client().get(urlsplit(services.saml_service_provider(organization).entity_id).path).content.decode())
     return provider
 
 
@@ -75,14 +74,18 @@ def test_configuring_reads_the_idp_metadata_and_audits_it(saml_provider, saml_id
     assert len(event.detail["certificates"][0]) == 95  # a SHA-256 fingerprint, AB:CD:…
 
 
-def test_our_sp_metadata_names_the_entity_id_and_the_acs(organization, client, settings):
-    response = client.get(reverse("sso:saml_metadata", args=[organization.pk]))
+def test_our_sp_metadata_names_the_entity_id_and_the_acs(organization, client):
+    sp = services.saml_service_provider(organization)
+    response = client.get(urlsplit(sp.entity_id).path)
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/samlmetadata+xml")
-    sp = saml_service_provider(organization)
     assert f'entityID="{sp.entity_id}"' in response.content.decode()
     assert sp.acs_url in response.content.decode() and "HTTP-POST" in response.content.decode()
-    assert client.get(reverse("sso:saml_metadata", args=[organization.pk + 999])).status_code == 404
+    # Random keys, not organization ids: the public URLs neither count nor name organizations.
+    assert str(organization.pk) not in urlsplit(sp.entity_id).path.split("/")
+    assert services.saml_service_provider(organization) == sp  # fixed for good
+    assert client.get(reverse("sso:saml_metadata", args=["no-such-key"])).status_code == 404
+    assert client.post(reverse("sso:saml_acs", args=["no-such-key"]), {"SAMLResponse": "x"}).status_code == 404
 
 
 def test_a_managed_user_signs_in_through_the_saml_idp(saml_provider, alice, saml_sign_in, client):
@@ -90,7 +93,7 @@ def test_a_managed_user_signs_in_through_the_saml_idp(saml_provider, alice, saml
     assert provider_url(started).startswith(saml_provider.saml_sso_url + "?SAMLRequest=")
     cookie = started.cookies[SAML_REQUEST_COOKIE]
     assert cookie["samesite"] == "None" and cookie["secure"] and cookie["httponly"]
-    assert cookie["path"] == reverse("sso:saml_acs", args=[saml_provider.organization_id])
+    assert cookie["path"] == urlsplit(services.saml_service_provider(saml_provider.organization).acs_url).path
     client.cookies.pop(SAML_REQUEST_COOKIE)
     response, _acs, _fields = saml_sign_in("alice@example.com")
     assert response.status_code == 302 and response["Location"] == "/"
