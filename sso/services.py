@@ -55,7 +55,8 @@ def save_provider(
     except oidc.OidcError as error:
         raise ConsoleError(problem_message(error), code=error.reason) from error
     provider = existing or IdentityProvider(organization=organization, created_at=clock.now())
-    _clear_protocol_fields(provider)
+    if provider.protocol != IdentityProvider.Protocol.OIDC:
+        _clear_protocol_fields(provider)
     provider.protocol = IdentityProvider.Protocol.OIDC
     provider.issuer = metadata.issuer
     provider.client_id = client_id.strip()

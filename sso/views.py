@@ -307,10 +307,10 @@ def saml_settings(request):
         else:
             messages.success(request, _("Your identity provider is saved."))
             return redirect("sso:settings")
-    return _settings(request, provider, saml_form=saml_form, status=400)
+    return _settings(request, provider, saml_form=saml_form)
 
 
-def _settings(request, provider, *, form=None, saml_form=None, status=200):
+def _settings(request, provider, *, form=None, saml_form=None):
     is_saml = provider is not None and provider.protocol == IdentityProvider.Protocol.SAML
     if form is None:
         form = ProviderForm()
@@ -335,7 +335,7 @@ def _settings(request, provider, *, form=None, saml_form=None, status=200):
         "break_glass_owner": provider.break_glass_owner if provider else None,
         "verified_status": Domain.Status.VERIFIED,
     }
-    return render(request, "sso/settings.html", context, status=status)
+    return render(request, "sso/settings.html", context)
 
 
 @admin_required
