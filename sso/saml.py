@@ -30,6 +30,15 @@ from sso.oidc import OidcError, Transport, _vetted, vet_url
 
 MAX_METADATA_BYTES = 1024 * 1024  # Entra ID's federation metadata is ~60 KB
 MAX_RESPONSE_BYTES = 256 * 1024
+# SHA-1 signatures can be forged with a chosen-prefix collision; Okta and Entra ID sign with SHA-256.
+WEAK_ALGORITHMS = {
+    "http://www.w3.org/2000/09/xmldsig#sha1",
+    "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+    "http://www.w3.org/2000/09/xmldsig#dsa-sha1",
+    "http://www.w3.org/2001/04/xmldsig-more#md5",
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-md5",
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1",
+}
 # Where the IdP may send the browser with our AuthnRequest, most preferred first.
 SSO_BINDINGS = (BINDING_HTTP_REDIRECT,)
 
@@ -225,6 +234,9 @@ def parse_response(sp: ServiceProvider, idp: IdentityProviderMetadata, saml_resp
     assertion = response.assertion
     if response.in_response_to != request_id:
         raise SamlError("unsolicited", str(response.in_response_to)[:100])
+    weak = _weak_algorithms(assertion.signature) | _weak_algorithms(response.response.signature)
+    if weak:
+        raise SamlError("weak_algorithm", ", ".join(sorted(weak)))
     name_id = response.name_id
     not_on_or_after = [_time(assertion.conditions.not_on_or_after)] if assertion.conditions else []
     not_before = _time(assertion.conditions.not_before) if assertion.conditions else None
@@ -242,6 +254,14 @@ def parse_response(sp: ServiceProvider, idp: IdentityProviderMetadata, saml_resp
         not_on_or_after=min(ends) if ends else None,
         not_before=not_before,
     )
+
+
+def _weak_algorithms(signature) -> set[str]:
+    if signature is None or signature.signed_info is None:
+        return set()
+    used = {signature.signed_info.signature_method.algorithm}
+    used |= {reference.digest_method.algorithm for reference in signature.signed_info.reference if reference.digest_method}
+    return used & WEAK_ALGORITHMS
 
 
 def _attributes(assertion) -> dict[str, list[str]]:

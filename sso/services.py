@@ -378,7 +378,7 @@ def _refuse(code: str, *, provider: IdentityProvider, email: str, user: User | N
 
 
 def complete_sign_in(*, provider: IdentityProvider, claims: dict) -> User:
-    """The user a verified ID token signs in, provisioning them when the organization allows.
+    """The user a verified ID token or SAML assertion signs in, provisioning them when the organization allows.
 
     Refuses (SignInRefused, audited) an address at a domain the organization does not hold
     verified right now, whatever the IdP asserts, and anyone managed by another organization.

@@ -147,6 +147,7 @@ def test_an_idp_initiated_post_without_our_request_is_refused(saml_provider, ali
         ({"expired": True}, "expired"),
         ({"foreign_key": True}, "bad_signature"),
         ({"audience": "https://another-service.example/"}, "wrong_audience"),
+        ({"sha1": True}, "weak_algorithm"),
     ],
 )
 def test_a_response_that_is_expired_forged_or_for_another_sp_is_refused(

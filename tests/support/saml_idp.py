@@ -9,7 +9,7 @@ ephemeral 127.0.0.1 port and prints "PORT <n>". FOLDER holds its signing key and
   POST /sso/login       answers with an auto-submitting form POSTing a signed Response to the ACS
   POST /control         JSON: {"sp_metadata": "<xml>"} trust an SP; {"behaviour": {...}} for the
      next responses: "expired" (NotOnOrAfter in the past), "foreign_key" (signed by a key not in
-     the metadata), "audience" (another SP entity ID), "unsolicited" (no InResponseTo),
+     the metadata), "audience" (another SP entity ID), "unsolicited" (no InResponseTo), "sha1" (signed with RSA-SHA1),
      "email" (assert this address instead); {"reset": true}
 
 The fixture `saml_idp` (registered through `pytest_plugins` in the root conftest.py) starts it
@@ -27,7 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, xmldsig
 from saml2.config import IdPConfig
 from saml2.metadata import create_metadata_string
 from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_EMAILADDRESS, NameID
@@ -166,6 +166,8 @@ class Handler(BaseHTTPRequestHandler):
             authn={"class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:Password"},
             sign_assertion=True,
             sign_response=False,
+            sign_alg=xmldsig.SIG_RSA_SHA1 if behaviour.get("sha1") else xmldsig.SIG_RSA_SHA256,
+            digest_alg=xmldsig.DIGEST_SHA1 if behaviour.get("sha1") else xmldsig.DIGEST_SHA256,
         )
         post = signer.apply_binding(BINDING_HTTP_POST, str(response), acs_url, form.get("RelayState", ""), response=True)
         return self._send(200, post["data"].encode() if isinstance(post["data"], str) else post["data"], "text/html; charset=utf-8")
