@@ -107,9 +107,8 @@ def test_a_replayed_response_is_refused(saml_provider, alice, saml_sign_in, clie
     _response, acs, fields = saml_sign_in("alice@example.com")
     client.logout()
     replay = client.post(acs, fields)
-    assert replay.status_code == 400
+    assert replay.status_code == 400 and b"already used" in replay.content
     assert signed_in_user(client) is None
-    assert AuditEvent.objects.filter(action="sso.signin_refused").latest("pk").detail["reason"] == "not_outstanding"
 
 
 def test_an_assertion_id_is_accepted_once_even_for_an_outstanding_request(saml_provider, alice, saml_idp, client):
@@ -139,6 +138,7 @@ def test_an_idp_initiated_post_without_our_request_is_refused(saml_provider, ali
     response = client.post(local(acs_url), fields)  # another browser: no request of ours outstanding here
     assert response.status_code == 400
     assert signed_in_user(client) is None
+    assert not AuditEvent.objects.filter(action="sso.signed_in").exists()
 
 
 @pytest.mark.parametrize(
