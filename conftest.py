@@ -20,6 +20,7 @@ pytest_plugins = [
     "tests.support.https_server",
     "tests.support.smtp_server",
     "tests.support.oidc_provider",
+    "tests.support.saml_idp",
 ]
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")

@@ -2,12 +2,15 @@
 
     .venv/bin/python bench/sso_bench.py [--tries 30]      (DATABASE_URL: a PostgreSQL database)
 
-Starts the loopback OpenID Connect provider of the tests in its own process (TLS, RS256, PKCE),
-then signs the same managed user in N times each way through the whole Django stack:
+Starts the loopback OpenID Connect provider and the loopback SAML IdP of the tests, each in its
+own process (TLS), then signs managed users in N times each way through the whole Django stack:
 - baseline: the password form with the production hasher (and the SSO enforcement check);
-- SSO: the sign-in page's "Continue with single sign-on", the provider's form, the callback
-  (code exchange, JWKS fetch, ID token verification, login).
-Prints the median and p90 of each and the ratio of medians.
+- OIDC: the sign-in page's "Continue with single sign-on", the provider's form, the callback
+  (code exchange, JWKS fetch, ID token verification, login);
+- SAML: the same start (AuthnRequest by HTTP-Redirect), the IdP's form, the signed Response
+  posted to the ACS (pysaml2 + xmlsec1 signature check, replay record, login); the ACS step is
+  also reported alone.
+Prints the median and p90 of each and the ratios of medians to the password sign-in.
 """
 
 import argparse
@@ -55,6 +58,20 @@ def start_provider(folder: Path):
     return process, port
 
 
+def start_saml_idp(folder: Path):
+    from tests.support.saml_idp import write_signing_pair
+
+    write_signing_pair(folder, "signing")
+    write_signing_pair(folder, "foreign")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.saml_idp", str(folder / "both.pem"), str(folder / "both.pem"), str(folder)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    return process, int(process.stdout.readline().split()[1])
+
+
 def summary(name: str, samples: list[float]) -> float:
     median = statistics.median(samples)
     p90 = sorted(samples)[int(len(samples) * 0.9) - 1]
@@ -68,13 +85,15 @@ def main():
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="sso-bench-"))
     process, port = start_provider(folder)
+    saml_process, saml_port = start_saml_idp(folder)
     try:
-        run(args.tries, port, folder)
+        run(args.tries, port, saml_port, folder)
     finally:
         process.terminate()
+        saml_process.terminate()
 
 
-def run(tries: int, port: int, folder: Path):
+def run(tries: int, port: int, saml_port: int, folder: Path):
     import django
 
     django.setup()
@@ -87,10 +106,11 @@ def run(tries: int, port: int, folder: Path):
     from sso import services
     from sso.views import callback_url
     from tests.support.oidc_provider import LoopbackProvider
+    from tests.support.saml_idp import LoopbackIdentityProvider
 
     call_command("migrate", verbosity=0)
-    Organization.objects.filter(name="SSO Bench").delete()
-    User.objects.filter(email__endswith="@sso-bench.example").delete()
+    Organization.objects.filter(name__in=["SSO Bench", "SAML Bench"]).delete()
+    User.objects.filter(email__endswith="sso-bench.example").delete()
     organization, owner, _ = create_organization(name="SSO Bench", owner_email="owner@sso-bench.example", password=PASSWORD)
     Domain.objects.create(organization=organization, name="sso-bench.example", unicode_name="sso-bench.example", status="verified")
     provider = LoopbackProvider(port, str(folder / "ca.pem"))
@@ -100,6 +120,18 @@ def run(tries: int, port: int, folder: Path):
         jit_provisioning=False, actor=owner,
     )
     email = owner.email
+    saml_organization, saml_owner, _ = create_organization(
+        name="SAML Bench", owner_email="owner@saml.sso-bench.example", password=PASSWORD
+    )
+    Domain.objects.create(
+        organization=saml_organization, name="saml.sso-bench.example", unicode_name="saml.sso-bench.example", status="verified"
+    )
+    idp = LoopbackIdentityProvider(saml_port, str(folder / "ca.pem"))
+    services.save_saml_provider(
+        organization=saml_organization, metadata_url=idp.metadata_url, metadata_xml=None, jit_provisioning=False, actor=saml_owner
+    )
+    idp.trust(Client().get(urlsplit(services.saml_service_provider(saml_organization).entity_id).path).content.decode())
+    acs_times = []
 
     def password_sign_in():
         client = Client()
@@ -121,14 +153,33 @@ def run(tries: int, port: int, folder: Path):
         assert response.status_code == 302, response.content[:300]
         return elapsed
 
-    password_sign_in(), sso_sign_in()  # warm up
-    baseline, sso = [], []
-    for _ in range(tries):  # alternate, so load on the machine falls on both alike
+    def saml_sign_in():
+        client = Client()
+        started = time.perf_counter()
+        page = client.post("/sign-in/", {"username": saml_owner.email, "sso": "1"})
+        link = re.search(r'id="to-provider" href="([^"]+)"', page.content.decode()).group(1)
+        acs_url, fields = idp.sign_in(html.unescape(link), saml_owner.email)
+        acs_started = time.perf_counter()
+        response = client.post(urlsplit(acs_url).path, fields)
+        finished = time.perf_counter()
+        assert response.status_code == 302, response.content[:300]
+        acs_times.append(finished - acs_started)
+        return finished - started
+
+    password_sign_in(), sso_sign_in(), saml_sign_in()  # warm up
+    acs_times.clear()
+    baseline, sso, saml = [], [], []
+    for _ in range(tries):  # alternate, so load on the machine falls on all alike
         baseline.append(password_sign_in())
         sso.append(sso_sign_in())
+        saml.append(saml_sign_in())
     base = summary("password sign-in (baseline)", baseline)
-    full = summary("SSO round trip", sso)
-    print(f"ratio SSO / password (medians): {full / base:.2f}")
+    full = summary("OIDC round trip", sso)
+    saml_full = summary("SAML round trip", saml)
+    acs = summary("SAML ACS step alone", acs_times)
+    print(f"ratio OIDC / password (medians): {full / base:.2f}")
+    print(f"ratio SAML / password (medians): {saml_full / base:.2f}")
+    print(f"ratio SAML ACS step / password (medians): {acs / base:.2f}")
 
 
 if __name__ == "__main__":

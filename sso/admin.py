@@ -9,7 +9,7 @@ admin.site.login_form = AdminSignInForm
 
 @admin.register(IdentityProvider)
 class IdentityProviderAdmin(admin.ModelAdmin):
-    list_display = ("organization", "issuer", "client_id", "jit_provisioning", "break_glass_owner", "updated_at")
+    list_display = ("organization", "protocol", "issuer", "client_id", "jit_provisioning", "break_glass_owner", "updated_at")
     readonly_fields = [field.name for field in IdentityProvider._meta.fields]
     exclude = ("client_secret_encrypted",)
 

@@ -5,6 +5,8 @@ domain that is *verified* right now routes to the IdP or refuses passwords, so a
 lapses or is removed suspends both at once, whatever the flag says.
 """
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -16,17 +18,30 @@ from domains.models import Domain
 
 
 class IdentityProvider(models.Model):
-    """The organization's OpenID Connect provider (one per organization)."""
+    """The organization's identity provider (one per organization): OpenID Connect or SAML 2.0."""
+
+    class Protocol(models.TextChoices):
+        OIDC = "oidc", _("OpenID Connect")
+        SAML = "saml", _("SAML 2.0")
 
     organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="identity_provider")
-    issuer = models.URLField(_("issuer"), max_length=500)
-    client_id = models.CharField(_("client ID"), max_length=255)
+    protocol = models.CharField(_("protocol"), max_length=8, choices=Protocol.choices, default=Protocol.OIDC)
+    # Who asserts: the OIDC issuer URL, or the SAML IdP's entity ID (often a URL, may be a URN).
+    issuer = models.CharField(_("issuer"), max_length=500)
+    client_id = models.CharField(_("client ID"), max_length=255, blank=True)
     # Fernet token (sso.crypto); the plain secret is never stored or shown again.
-    client_secret_encrypted = models.TextField()
+    client_secret_encrypted = models.TextField(blank=True)
     # From the issuer's discovery document, fetched when the configuration is saved.
-    authorization_endpoint = models.URLField(max_length=500)
-    token_endpoint = models.URLField(max_length=500)
-    jwks_uri = models.URLField(max_length=500)
+    authorization_endpoint = models.URLField(max_length=500, blank=True)
+    token_endpoint = models.URLField(max_length=500, blank=True)
+    jwks_uri = models.URLField(max_length=500, blank=True)
+    # SAML: from the IdP's metadata (by URL or uploaded), read when the configuration is saved.
+    saml_sso_url = models.URLField(_("SAML single sign-on URL"), max_length=1000, blank=True)
+    saml_sso_binding = models.CharField(max_length=100, blank=True)
+    saml_certificates = models.JSONField(default=list, blank=True)  # base64 DER signing certificates
+    saml_metadata_url = models.URLField(_("SAML metadata URL"), max_length=1000, blank=True)
+    saml_metadata_xml = models.TextField(blank=True)
+    saml_metadata_fetched_at = models.DateTimeField(null=True, blank=True)
     jit_provisioning = models.BooleanField(
         _("create users at their first sign-in (just-in-time provisioning)"), default=False
     )
@@ -65,3 +80,47 @@ class DomainPolicy(models.Model):
 
     def __str__(self):
         return f"{self.domain}: {'SSO required' if self.require_sso else 'password allowed'}"
+
+
+def new_service_provider_key() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class SamlServiceProvider(models.Model):
+    """Us, as the organization's SAML IdP knows us. The key names us in our entity ID and ACS URL:
+    random, so those public URLs neither count nor name organizations, and fixed for good (the
+    IdP has them)."""
+
+    organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="saml_service_provider")
+    key = models.SlugField(max_length=32, unique=True, default=new_service_provider_key)
+    created_at = models.DateTimeField(default=clock.now)
+
+    def __str__(self):
+        return self.key
+
+
+class SamlRequest(models.Model):
+    """An AuthnRequest we sent and have not had answered: a Response must name one (InResponseTo),
+    and answering it uses it up."""
+
+    request_id = models.CharField(max_length=100, primary_key=True)
+    provider = models.ForeignKey(IdentityProvider, on_delete=models.CASCADE, related_name="+")
+    next_url = models.CharField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(default=clock.now, db_index=True)
+
+    def __str__(self):
+        return self.request_id
+
+
+class SamlAssertionSeen(models.Model):
+    """An assertion ID already accepted, kept until its NotOnOrAfter so a replay of it is refused."""
+
+    provider = models.ForeignKey(IdentityProvider, on_delete=models.CASCADE, related_name="+")
+    assertion_id = models.CharField(max_length=255)
+    not_on_or_after = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["provider", "assertion_id"], name="sso_saml_assertion_once")]
+
+    def __str__(self):
+        return self.assertion_id

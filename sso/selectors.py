@@ -1,12 +1,14 @@
 """Reads: where an address signs in (home-realm discovery) and whether its password is refused."""
 
 from django.conf import settings
+from django.urls import reverse
 
+from console import emails
 from console.models import Membership, User, email_domain_of
 from domains.checking import resolver_config_from_settings
 from domains.models import Domain
-from sso import oidc
-from sso.models import DomainPolicy, IdentityProvider
+from sso import oidc, saml
+from sso.models import DomainPolicy, IdentityProvider, SamlServiceProvider
 
 
 def transport() -> oidc.Transport:
@@ -16,6 +18,36 @@ def transport() -> oidc.Transport:
         allow_loopback=settings.HTTPS_ALLOW_LOOPBACK,
         timeout_seconds=settings.SSO_HTTP_TIMEOUT_SECONDS,
         resolver=resolver_config_from_settings(),
+    )
+
+
+def saml_service_provider_for_key(key: str) -> saml.ServiceProvider:
+    """Us, as an organization's IdP knows us: entity ID = our metadata URL, the ACS (HTTP-POST).
+    From the console's public address, never the Host header."""
+    return saml.ServiceProvider(
+        entity_id=emails.absolute_url(reverse("sso:saml_metadata", args=[key])),
+        acs_url=emails.absolute_url(reverse("sso:saml_acs", args=[key])),
+    )
+
+
+def saml_key_of(organization) -> str:
+    return SamlServiceProvider.objects.filter(organization=organization).values_list("key", flat=True).first() or ""
+
+
+def saml_organization_id_for_key(key: str) -> int | None:
+    """The organization a public SAML URL names, None for a key that names none."""
+    if not key or len(key) > 32:
+        return None
+    return SamlServiceProvider.objects.filter(key=key).values_list("organization_id", flat=True).first()
+
+
+def saml_metadata(provider: IdentityProvider) -> saml.IdentityProviderMetadata:
+    return saml.IdentityProviderMetadata(
+        entity_id=provider.issuer,
+        sso_url=provider.saml_sso_url,
+        sso_binding=provider.saml_sso_binding,
+        certificates=list(provider.saml_certificates),
+        xml=provider.saml_metadata_xml,
     )
 
 

@@ -1,5 +1,6 @@
-"""Single sign-on pages: the sign-in page with home-realm discovery, the OIDC round trip, and
-the Owner's settings (identity provider, SSO required per verified domain, break-glass Owner)."""
+"""Single sign-on pages: the sign-in page with home-realm discovery, the OIDC and SAML round
+trips, and the Owner's settings (identity provider, SSO required per verified domain,
+break-glass Owner)."""
 
 import secrets
 from functools import wraps
@@ -8,11 +9,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from console import audit, clock, emails
 from console.client import client_address
@@ -20,10 +23,13 @@ from console.errors import ConsoleError
 from console.models import Membership
 from console.permissions import admin_required, get_for_organization
 from domains.models import Domain
-from sso import crypto, oidc, selectors, services, signing_keys
+from sso import crypto, oidc, saml, selectors, services, signing_keys
 from sso.backends import SignInForm
-from sso.forms import BreakGlassForm, DiscoveryForm, ProviderForm
+from sso.forms import BreakGlassForm, DiscoveryForm, ProviderForm, SamlProviderForm
+from sso.models import IdentityProvider
 
+SAML_REQUEST_COOKIE = "sso_saml_request"
+SAML_REQUEST_SALT = "sso.saml.request"
 FLOWS_KEY = "sso_flows"
 MAX_FLOWS = 5  # sign-ins started in one browser session and not finished yet
 
@@ -85,6 +91,8 @@ def start(request):
 
 def _start_flow(request, provider, *, email: str, next_url: str):
     """Remember state, nonce and PKCE verifier in the session (single use) and go to the IdP."""
+    if provider.protocol == IdentityProvider.Protocol.SAML:
+        return _start_saml_flow(request, provider, next_url=next_url)
     state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(48)
     flows = request.session.get(FLOWS_KEY, {})
     while len(flows) >= MAX_FLOWS:
@@ -110,6 +118,32 @@ def _start_flow(request, provider, *, email: str, next_url: str):
     # A page that moves on by itself rather than a redirect: the CSP's form-action 'self' also
     # governs the redirects after a form is posted, and the IdP is another origin.
     return render(request, "sso/to_provider.html", {"provider_url": url})
+
+
+def _acs_path(key: str) -> str:
+    return reverse("sso:saml_acs", args=[key])
+
+
+def _start_saml_flow(request, provider, *, next_url: str):
+    """Record the AuthnRequest as outstanding and send the browser to the IdP (HTTP-Redirect)."""
+    try:
+        request_id, url = services.start_saml_sign_in(provider=provider, next_url=next_url)
+    except saml.SamlError:
+        return _failed(request, _("Single sign-on is not available right now. Try again later."), status=503)
+    response = render(request, "sso/to_provider.html", {"provider_url": url})
+    # The IdP's POST to the ACS is cross-site, so the session cookie (SameSite=Lax) is not sent
+    # with it; this cookie is (SameSite=None, only to the ACS) and ties the answer to this browser.
+    response.set_signed_cookie(
+        SAML_REQUEST_COOKIE,
+        request_id,
+        salt=SAML_REQUEST_SALT,
+        max_age=settings.SSO_FLOW_MAX_AGE_SECONDS,
+        path=_acs_path(selectors.saml_key_of(provider.organization)),
+        secure=True,
+        httponly=True,
+        samesite="None",
+    )
+    return response
 
 
 def _metadata(provider) -> oidc.ProviderMetadata:
@@ -181,9 +215,59 @@ def oidc_callback(request):
         user = services.complete_sign_in(provider=provider, claims=claims)
     except ConsoleError as error:
         return _failed(request, error.message, status=403)
+    return _signed_in(request, provider, user, flow.get("next") or "")
+
+
+@require_GET
+def saml_metadata(request, key):
+    """Our SP metadata for the organization's IdP to import (public, like every SP's)."""
+    if selectors.saml_organization_id_for_key(key) is None:
+        raise Http404
+    document = saml.sp_metadata(selectors.saml_service_provider_for_key(key))
+    return HttpResponse(document, content_type="application/samlmetadata+xml; charset=utf-8")
+
+
+# csrf_exempt: the IdP's POST is cross-site by nature; the Response's signature, InResponseTo (our outstanding request, tied to this browser) and the replay check protect it instead.
+@csrf_exempt
+@require_POST
+def saml_acs(request, key):
+    """The assertion consumer service: the IdP's signed Response, posted by the browser."""
+    organization_id = selectors.saml_organization_id_for_key(key)
+    if organization_id is None:
+        raise Http404
+    provider = (
+        IdentityProvider.objects.select_related("organization")
+        .filter(organization_id=organization_id, protocol=IdentityProvider.Protocol.SAML)
+        .first()
+    )
+    request_id = request.get_signed_cookie(
+        SAML_REQUEST_COOKIE, default="", salt=SAML_REQUEST_SALT, max_age=settings.SSO_FLOW_MAX_AGE_SECONDS
+    )
+    if provider is None:
+        response = _failed(request, _("Single sign-on is no longer configured for this organization."))
+    else:
+        response = _finish_saml(request, provider, request_id)
+    response.delete_cookie(SAML_REQUEST_COOKIE, path=_acs_path(key), samesite="None")
+    return response
+
+
+def _finish_saml(request, provider, request_id: str):
+    outstanding = services.take_saml_request(request_id=request_id, provider=provider) if request_id else None
+    if outstanding is None:
+        # Not audited: anyone can post here, so a row per post would let strangers fill the trail.
+        return _failed(request, _("This sign-in was already used or was not started here. Start again."))
+    try:
+        user = services.accept_saml_response(
+            provider=provider, outstanding=outstanding, saml_response=request.POST.get("SAMLResponse", "")
+        )
+    except ConsoleError as error:
+        return _failed(request, error.message, status=403)
+    return _signed_in(request, provider, user, outstanding.next_url)
+
+
+def _signed_in(request, provider, user, next_url: str):
     login(request, user, backend="sso.backends.IdentityProviderBackend")
     services.record_signed_in(provider=provider, user=user, address=client_address(request))
-    next_url = flow.get("next") or ""
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         next_url = reverse(settings.LOGIN_REDIRECT_URL)
     return redirect(next_url)
@@ -197,7 +281,7 @@ def oidc_callback(request):
 def settings_page(request):
     provider = selectors.provider_of(request.organization)
     initial = {}
-    if provider is not None:
+    if provider is not None and provider.protocol == IdentityProvider.Protocol.OIDC:
         initial = {"issuer": provider.issuer, "client_id": provider.client_id, "jit_provisioning": provider.jit_provisioning}
     form = ProviderForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -208,12 +292,53 @@ def settings_page(request):
         else:
             messages.success(request, _("Your identity provider is saved."))
             return redirect("sso:settings")
+    return _settings(request, provider, form=form)
+
+
+@owner_required
+@require_POST
+def saml_settings(request):
+    """Configure the SAML 2.0 IdP from its metadata (URL or uploaded file)."""
+    provider = selectors.provider_of(request.organization)
+    saml_form = SamlProviderForm(request.POST, request.FILES)
+    if saml_form.is_valid():
+        try:
+            services.save_saml_provider(
+                organization=request.organization,
+                actor=request.user,
+                metadata_url=saml_form.cleaned_data["metadata_url"],
+                metadata_xml=saml_form.cleaned_data["metadata_file"],
+                jit_provisioning=saml_form.cleaned_data["jit_provisioning"],
+            )
+        except ConsoleError as error:
+            field = "metadata_file" if saml_form.cleaned_data["metadata_file"] is not None else "metadata_url"
+            saml_form.add_error(field if error.code != "metadata_required" else None, error.message)
+        else:
+            messages.success(request, _("Your identity provider is saved."))
+            return redirect("sso:settings")
+    return _settings(request, provider, saml_form=saml_form)
+
+
+def _settings(request, provider, *, form=None, saml_form=None):
+    is_saml = provider is not None and provider.protocol == IdentityProvider.Protocol.SAML
+    if form is None:
+        form = ProviderForm()
+    if saml_form is None:
+        initial = {"metadata_url": provider.saml_metadata_url, "jit_provisioning": provider.jit_provisioning} if is_saml else {}
+        saml_form = SamlProviderForm(initial=initial)
     owners = [m.user for m in Membership.objects.filter(organization=request.organization, role=Membership.Role.OWNER).select_related("user")]
+    service_provider = services.saml_service_provider(request.organization)
     context = {
         "form": form,
+        "saml_form": saml_form,
         "provider": provider,
+        "is_saml": is_saml,
+        "saml_certificates": [services.certificate_fingerprint(c) for c in provider.saml_certificates] if is_saml else [],
         "callback_url": callback_url(),
         "signin_url": emails.absolute_url(reverse("console:login")),
+        "saml_entity_id": service_provider.entity_id,
+        "saml_acs_url": service_provider.acs_url,
+        "saml_metadata_url": service_provider.entity_id,
         "domains": selectors.domains_with_policies(request.organization),
         "break_glass_form": BreakGlassForm(owners=owners, initial={"owner": provider.break_glass_owner_id} if provider else None),
         "break_glass_owner": provider.break_glass_owner if provider else None,

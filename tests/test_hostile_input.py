@@ -454,6 +454,51 @@ def test_start_import_with_hostile_modes(owner, world, mode):
         assert last(mode) in ("all", "selected")
 
 
+# --- SAML single sign-on ---------------------------------------------------------------------------
+
+# A metadata URL that names a host would be resolved by the system resolver: only IP literals
+# (refused before any connection) and text that is no https:// URL reach the form.
+hostile_metadata_urls = st.one_of(
+    st.none(),
+    hostile_text.filter(lambda value: not value.strip().lower().startswith("https://")),
+    st.sampled_from(["https://[::1]/", "https://0.0.0.0/", "https://user:pw@127.0.0.1:1/", "https://169.254.169.254/x"]),
+)
+hostile_metadata_files = st.one_of(
+    st.none(),
+    st.binary(max_size=3000),
+    st.sampled_from(
+        [
+            b'<!DOCTYPE x [<!ENTITY a "aaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><x>&b;</x>',
+            b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>',
+            b'<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x"/>',
+            "<x>\u202e😀</x>".encode(),
+        ]
+    ),
+)
+
+
+@FUZZ_SMALL
+@given(url=hostile_metadata_urls, document=hostile_metadata_files, jit=hostile_field)
+def test_saml_settings_with_hostile_metadata(owner, world, url, document, jit):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = None if document is None else SimpleUploadedFile("metadata.xml", document, content_type="text/xml")
+    outcome = run(
+        owner, "post", reverse("sso:saml_settings"), form_data(metadata_url=url, metadata_file=upload, jit_provisioning=jit)
+    )
+    assert outcome.status == 200 and outcome.error_shown and not outcome.changes, outcome.describe()
+
+
+@FUZZ_SMALL
+@given(saml_response=hostile_field, relay_state=hostile_field)
+def test_the_saml_acs_with_hostile_posts(anonymous, world, saml_response, relay_state):
+    from sso import services
+
+    acs = urllib.parse.urlsplit(services.saml_service_provider(world.a.organization).acs_url).path
+    outcome = run(anonymous, "post", acs, {"SAMLResponse": saml_response or "", "RelayState": relay_state or ""})
+    assert outcome.status in (400, 403) and not outcome.changes and "_auth_user_id" not in anonymous.session, outcome.describe()
+
+
 # --- Ids in paths --------------------------------------------------------------------------------
 
 ID_ROUTES = [

@@ -56,6 +56,9 @@ PUBLIC_NAMES = {
     "sign_in",
     "sso:start",
     "sso:oidc_callback",
+    # SAML: our SP metadata and the ACS the IdP posts to, named by a random key, not an id.
+    "sso:saml_metadata",
+    "sso:saml_acs",
 }
 
 # For every route with an int converter: which object of an organization the id names.

@@ -2,6 +2,7 @@
 pending domain, a domain in re-validation, a ready import report. Used by the browser tests
 that look at all pages (phone width, accessibility)."""
 
+import base64
 import io
 from dataclasses import dataclass
 
@@ -17,7 +18,6 @@ from domains.tests.factories import DomainCheckFactory, DomainFactory
 from imports import services as import_services
 from imports.models import ImportJob
 from imports.services.notices import notice_reference
-from sso import crypto
 from sso.models import IdentityProvider
 from webhooks import outbox, signing
 from webhooks.models import Delivery, Endpoint, EndpointSecret
@@ -113,14 +113,16 @@ def build_console_world() -> ConsoleWorld:
         ("two-factor-policy", reverse("mfa:policy")),
         ("recovery-codes-confirm", reverse("mfa:recovery_codes")),
     ]
+    # SAML, the fuller settings page: the OIDC form shows too, and the IdP's metadata as read.
     IdentityProvider.objects.create(
         organization=organization,
-        issuer="https://idp.example.com",
-        client_id="admin-center",
-        client_secret_encrypted=crypto.encrypt("secret"),
-        authorization_endpoint="https://idp.example.com/authorize",
-        token_endpoint="https://idp.example.com/token",
-        jwks_uri="https://idp.example.com/jwks",
+        protocol=IdentityProvider.Protocol.SAML,
+        issuer="https://idp.example.com/saml/metadata",
+        saml_sso_url="https://idp.example.com/saml/sso",
+        saml_sso_binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect",
+        saml_certificates=[base64.b64encode(b"not a real certificate, only its fingerprint is shown").decode()],
+        saml_metadata_url="https://idp.example.com/saml/metadata",
+        saml_metadata_fetched_at=clock.now(),
     )
     pages += [
         ("sso-settings", reverse("sso:settings")),
