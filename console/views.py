@@ -6,6 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.backends.utils import csrf_input
 from django.urls import reverse_lazy
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -72,6 +73,9 @@ def render_user_list(request, *, user_ids=None, extra_context=None):
         "filter_form": form,
         "page_obj": page,
         "rows": member_rows(page.object_list, owners_count=owners_count),
+        # The role form's hidden token, rendered once for every row's form ({% csrf_token %} per row
+        # renders the same input each time).
+        "row_csrf_input": csrf_input(request),
         "query": _query_without_page(request),
         "owners_count": owners_count,
         **(extra_context or {}),
