@@ -5,10 +5,11 @@ of a list page's time; here each label is translated once, each link built from 
 pattern and each date formatted once, so a row costs a few dictionary lookups.
 """
 
+import re
 from dataclasses import dataclass
 
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import dateformat, formats, timezone
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -23,19 +24,32 @@ def link_maker(name: str):
     return lambda pk: pattern.replace(marker, str(pk))
 
 
-def date_formatter(format_name: str, *, day_only: bool = False):
-    """formats.date_format in the current language and time zone, each distinct value formatted
-    once per page: rows written in one batch share a timestamp, and with `day_only` (a format of
-    the date alone, DATE_FORMAT) every moment of a day shares one text."""
+# django.utils.dateformat characters: any part of the time of day or zone, and those finer than a minute.
+_TIME_CHARACTERS = frozenset("aABcefgGhHiIOPrsTuUvZ")
+_SUB_MINUTE_CHARACTERS = frozenset("crsuUv")
+
+
+def date_formatter(format_name: str):
+    """formats.date_format in the current language and time zone, each distinct text worked out
+    once per page: a format of the date alone formats each day once, one to the minute each
+    minute once (the rows of one check run share their minutes)."""
+    format_string = formats.get_format(format_name)
+    characters = set(re.sub(r"\\.", "", format_string))  # a backslash-escaped character is literal
+    date_only = not characters & _TIME_CHARACTERS
+    to_the_minute = not characters & _SUB_MINUTE_CHARACTERS
     formatted: dict = {}
 
     def format_value(value) -> str:
         if not value:
             return ""
-        value = timezone.localtime(value).date() if day_only else value
-        if value not in formatted:
-            formatted[value] = formats.date_format(value if day_only else timezone.localtime(value), format_name)
-        return formatted[value]
+        moment = timezone.localtime(value)
+        if date_only:
+            moment = moment.date()
+        elif to_the_minute:
+            moment = moment.replace(second=0, microsecond=0)
+        if moment not in formatted:
+            formatted[moment] = dateformat.format(moment, format_string)
+        return formatted[moment]
 
     return format_value
 
@@ -75,7 +89,7 @@ def member_rows(memberships, *, owners_count: int) -> list[MemberRow]:
         link_maker("console:user_remove"),
         link_maker("console:user_resend_invitation"),
     )
-    joined = date_formatter("DATE_FORMAT", day_only=True)
+    joined = date_formatter("DATE_FORMAT")
     rows = []
     for membership in memberships:
         email = conditional_escape(membership.user.email)
