@@ -128,6 +128,14 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Rendered fixed parts of pages ({% cache ... using="fragments" %}), in each process's memory: a
+# fragment's key names everything it shows (language, names, settings), so it never goes stale and
+# a hit costs no round trip; a new release starts with empty processes.
+CACHES["fragments"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "fragments",
+    "OPTIONS": {"MAX_ENTRIES": 5000},
+}
 
 # --- Internationalisation ---------------------------------------------------------------
 LANGUAGE_CODE = "en"

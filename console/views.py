@@ -6,6 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.backends.utils import csrf_input
 from django.urls import reverse_lazy
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -24,6 +25,7 @@ from console.forms import (
 )
 from console.models import AuditEvent, Membership
 from console.permissions import admin_required, get_for_organization, require_recent_auth
+from console.rows import member_rows
 
 PAGE_SIZE = 50
 
@@ -65,13 +67,17 @@ def render_user_list(request, *, user_ids=None, extra_context=None):
         role=filters.get("role") or "",
         user_ids=user_ids,
     )
+    page = _page(request, memberships)
+    owners_count = selectors.owners_count_of(organization=request.organization)
     context = {
         "filter_form": form,
-        "page_obj": _page(request, memberships),
+        "page_obj": page,
+        "rows": member_rows(page.object_list, owners_count=owners_count),
+        # The role form's hidden token, rendered once for every row's form ({% csrf_token %} per row
+        # renders the same input each time).
+        "row_csrf_input": csrf_input(request),
         "query": _query_without_page(request),
-        # Translated once per page, not once per row and option.
-        "roles": [(value, str(label)) for value, label in Membership.Role.choices],
-        "owners_count": selectors.owners_count_of(organization=request.organization),
+        "owners_count": owners_count,
         **(extra_context or {}),
     }
     return render(request, "console/user_list.html", context)

@@ -7,12 +7,11 @@ reversed pattern, so a row costs a few dictionary lookups.
 
 from dataclasses import dataclass
 
-from django.urls import reverse
-from django.utils import formats, timezone
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from console.rows import date_formatter, link_maker
 from domains.models import Domain
 
 # The same words as domains/_outcome_badge.html.
@@ -38,22 +37,12 @@ class DomainRow:
     action: SafeString
 
 
-def _link_maker(name: str):
-    """reverse() once with a marker id, then per row only a string replace."""
-    marker = "9223372036854775807"
-    pattern = reverse(name, args=[int(marker)])
-    return lambda pk: pattern.replace(marker, str(pk))
-
-
-def _when(value) -> str:
-    return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT") if value else ""
-
-
 def domain_rows(domains) -> list[DomainRow]:
     statuses = {value: str(label) for value, label in Domain.Status.choices}
     methods = {value: str(label) for value, label in Domain.Method.choices}
     outcomes = {value: word() for value, word in OUTCOME_WORDS.items()}
-    detail, verify = _link_maker("domains:detail"), _link_maker("domains:verify")
+    detail, verify = link_maker("domains:detail"), link_maker("domains:verify")
+    when = date_formatter("DATETIME_FORMAT")
     # The same messages as the template's blocktranslate (one msgid each); the name is escaped.
     actions = {
         Domain.Status.PENDING: _('Verify<span class="visually-hidden"> %(name)s</span>'),
@@ -70,9 +59,9 @@ def domain_rows(domains) -> list[DomainRow]:
                 status_label=statuses.get(domain.status, domain.status),
                 method_label=methods.get(domain.method, domain.method),
                 outcome_label=outcomes.get(domain.last_outcome, domain.last_outcome),
-                last_checked=_when(domain.last_checked_at),
-                next_check=_when(domain.next_check_at),
-                deadline=_when(domain.grace_deadline) if domain.in_grace else "",
+                last_checked=when(domain.last_checked_at),
+                next_check=when(domain.next_check_at),
+                deadline=when(domain.grace_deadline) if domain.in_grace else "",
                 action_url=verify(domain.pk) if action else detail(domain.pk),
                 action=mark_safe((action or details) % {"name": conditional_escape(domain.unicode_name)}),  # noqa: S308
             )

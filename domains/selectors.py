@@ -21,7 +21,9 @@ def domains_of(*, organization) -> QuerySet[Domain]:
 def domain_for_page(*, organization, pk: int, include_removed: bool = False) -> Domain:
     """One non-removed domain of the organization (or, with include_removed, any), or 404."""
     domains = Domain.objects.all() if include_removed else Domain.objects.active()
-    return get_for_organization(domains.select_related("organization"), organization, pk=pk)
+    domain = get_for_organization(domains, organization, pk=pk)
+    domain.organization = organization  # the row loaded with the user: no join, no second copy
+    return domain
 
 
 def removed_domains_of(*, organization, limit: int = 20) -> list[Domain]:
@@ -95,20 +97,21 @@ class SettingDecision:
 def auto_add_decision_of(*, domain: Domain) -> SettingDecision | None:
     """The last recorded change of "automatically add new users", or None if nobody decided
     yet (one query)."""
+    # Three values, not two model instances: this runs on every domain page.
     event = (
         AuditEvent.objects.filter(
             action="domain.settings_changed", target_type="domain", target_id=str(domain.pk)
         )
-        .select_related("actor_user")
         .order_by("-created_at", "-pk")
+        .values("detail", "created_at", "actor_user__email")
         .first()
     )
-    if event is None or "auto_add_new_users" not in (event.detail or {}):
+    if event is None or "auto_add_new_users" not in (event["detail"] or {}):
         return None
     return SettingDecision(
-        enabled=bool(event.detail["auto_add_new_users"]),
-        by=event.actor_user.email if event.actor_user else "",
-        at=event.created_at,
+        enabled=bool(event["detail"]["auto_add_new_users"]),
+        by=event["actor_user__email"] or "",
+        at=event["created_at"],
     )
 
 
