@@ -18,7 +18,6 @@ import html
 import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,36 +39,18 @@ os.environ["SIGNIN_FAILURES_PER_ADDRESS"] = "1000000"
 PASSWORD = "a-long-and-unusual-passphrase-42"
 
 
-def start_provider(folder: Path):
-    import trustme
-
-    ca = trustme.CA()
-    certificate = ca.issue_cert("127.0.0.1")
-    certificate.private_key_and_cert_chain_pem.write_to_path(str(folder / "both.pem"))
-    ca.cert_pem.write_to_path(str(folder / "ca.pem"))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.oidc_provider", str(folder / "both.pem"), str(folder / "both.pem")],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    port = int(process.stdout.readline().split()[1])
-    os.environ["HTTPS_CA_BUNDLE"] = str(folder / "ca.pem")
-    return process, port
-
-
-def start_saml_idp(folder: Path):
+def start_providers(folder: Path):
+    """The loopback OIDC provider and SAML IdP, each in its own process, under one test CA."""
+    from tests.support.idp_process import issue_tls, start
     from tests.support.saml_idp import write_signing_pair
 
+    cert_path, key_path, ca_path = issue_tls(folder, "127.0.0.1")
+    os.environ["HTTPS_CA_BUNDLE"] = str(ca_path)
+    oidc = start("tests.support.oidc_provider", cert_path, key_path, what="the loopback OIDC provider")
     write_signing_pair(folder, "signing")
     write_signing_pair(folder, "foreign")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.saml_idp", str(folder / "both.pem"), str(folder / "both.pem"), str(folder)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    return process, int(process.stdout.readline().split()[1])
+    saml = start("tests.support.saml_idp", cert_path, key_path, folder, what="the loopback SAML IdP")
+    return oidc, saml
 
 
 def summary(name: str, samples: list[float]) -> float:
@@ -84,8 +65,7 @@ def main():
     parser.add_argument("--tries", type=int, default=30)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="sso-bench-"))
-    process, port = start_provider(folder)
-    saml_process, saml_port = start_saml_idp(folder)
+    (process, port), (saml_process, saml_port) = start_providers(folder)
     try:
         run(args.tries, port, saml_port, folder)
     finally:

@@ -30,15 +30,16 @@ import base64
 import hashlib
 import json
 import secrets
-import ssl
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit
 
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
+
+from tests.support.idp_process import issue_tls, serve_https, start, stop
 
 
 def _new_key(kid: str) -> RSAKey:
@@ -321,36 +322,11 @@ if pytest is not None:
 
     @pytest.fixture(scope="session")
     def _oidc_provider_process(tmp_path_factory):
-        import os
-        import subprocess
-        from pathlib import Path
-
-        import trustme
-
-        ca = trustme.CA()
         folder = tmp_path_factory.mktemp("oidc")
-        certificate = ca.issue_cert("127.0.0.1", "localhost", "idp.example")
-        cert_path, key_path, ca_path = folder / "cert.pem", folder / "key.pem", folder / "ca.pem"
-        certificate.cert_chain_pems[0].write_to_path(str(cert_path))
-        for pem in certificate.cert_chain_pems[1:]:
-            pem.write_to_path(str(cert_path), append=True)
-        certificate.private_key_pem.write_to_path(str(key_path))
-        ca.cert_pem.write_to_path(str(ca_path))
-        root = Path(__file__).resolve().parents[2]
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.oidc_provider", str(cert_path), str(key_path)],
-            cwd=root,
-            stdout=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONPATH": str(root)},
-        )
-        line = process.stdout.readline().strip()
-        if not line.startswith("PORT "):
-            process.kill()
-            raise RuntimeError(f"the loopback OIDC provider did not start: {line!r}")
-        yield LoopbackProvider(int(line.split()[1]), str(ca_path))
-        process.terminate()
-        process.wait(timeout=10)
+        cert_path, key_path, ca_path = issue_tls(folder, "127.0.0.1", "localhost", "idp.example")
+        process, port = start("tests.support.oidc_provider", cert_path, key_path, what="the loopback OIDC provider")
+        yield LoopbackProvider(port, str(ca_path))
+        stop(process)
 
     @pytest.fixture
     def oidc_provider(_oidc_provider_process, settings):
@@ -362,12 +338,7 @@ if pytest is not None:
 
 
 def main(cert_path: str, key_path: str) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert_path, key_path)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    print(f"PORT {server.server_port}", flush=True)
-    server.serve_forever()
+    serve_https(Handler, cert_path, key_path)
 
 
 if __name__ == "__main__":

@@ -20,10 +20,9 @@ sign_in(redirect_url, email) -> (acs_url, form fields) the browser posts.
 
 import html
 import json
-import ssl
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -32,6 +31,8 @@ from saml2.config import IdPConfig
 from saml2.metadata import create_metadata_string
 from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_EMAILADDRESS, NameID
 from saml2.server import Server
+
+from tests.support.idp_process import issue_tls, serve_https, start, stop
 
 KEYS: Path = Path(".")
 
@@ -267,37 +268,13 @@ if pytest is not None:
 
     @pytest.fixture(scope="session")
     def _saml_idp_process(tmp_path_factory):
-        import os
-        import subprocess
-
-        import trustme
-
-        ca = trustme.CA()
         folder = tmp_path_factory.mktemp("saml-idp")
-        certificate = ca.issue_cert("127.0.0.1", "localhost")
-        cert_path, key_path, ca_path = folder / "tls.pem", folder / "tls.key", folder / "ca.pem"
-        certificate.cert_chain_pems[0].write_to_path(str(cert_path))
-        for pem in certificate.cert_chain_pems[1:]:
-            pem.write_to_path(str(cert_path), append=True)
-        certificate.private_key_pem.write_to_path(str(key_path))
-        ca.cert_pem.write_to_path(str(ca_path))
+        cert_path, key_path, ca_path = issue_tls(folder, "127.0.0.1", "localhost")
         write_signing_pair(folder, "signing")
         write_signing_pair(folder, "foreign")
-        root = Path(__file__).resolve().parents[2]
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.saml_idp", str(cert_path), str(key_path), str(folder)],
-            cwd=root,
-            stdout=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONPATH": str(root)},
-        )
-        line = process.stdout.readline().strip()
-        if not line.startswith("PORT "):
-            process.kill()
-            raise RuntimeError(f"the loopback SAML IdP did not start: {line!r}")
-        yield LoopbackIdentityProvider(int(line.split()[1]), str(ca_path))
-        process.terminate()
-        process.wait(timeout=10)
+        process, port = start("tests.support.saml_idp", cert_path, key_path, folder, what="the loopback SAML IdP")
+        yield LoopbackIdentityProvider(port, str(ca_path))
+        stop(process)
 
     @pytest.fixture
     def saml_idp(_saml_idp_process, settings):
@@ -311,12 +288,7 @@ if pytest is not None:
 def main(cert_path: str, key_path: str, folder: str) -> None:
     global KEYS
     KEYS = Path(folder)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert_path, key_path)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    print(f"PORT {server.server_port}", flush=True)
-    server.serve_forever()
+    serve_https(Handler, cert_path, key_path)
 
 
 if __name__ == "__main__":
