@@ -5,6 +5,18 @@ from console.forms import validate_stored_email_length
 from sso.saml import MAX_METADATA_BYTES
 
 
+def jit_provisioning_field() -> forms.BooleanField:
+    """The same setting on either protocol's form."""
+    return forms.BooleanField(
+        label=_("Create users at their first sign-in (just-in-time provisioning)"),
+        required=False,
+        help_text=_(
+            "People at your verified domains who sign in through the identity provider for the first time "
+            "become managed users of this organization, as Members."
+        ),
+    )
+
+
 class ProviderForm(forms.Form):
     issuer = forms.URLField(
         label=_("Issuer URL"),
@@ -20,14 +32,7 @@ class ProviderForm(forms.Form):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
     )
-    jit_provisioning = forms.BooleanField(
-        label=_("Create users at their first sign-in (just-in-time provisioning)"),
-        required=False,
-        help_text=_(
-            "People at your verified domains who sign in through the identity provider for the first time "
-            "become managed users of this organization, as Members."
-        ),
-    )
+    jit_provisioning = jit_provisioning_field()
 
     def clean_issuer(self):
         issuer = self.cleaned_data["issuer"].strip()
@@ -49,14 +54,7 @@ class SamlProviderForm(forms.Form):
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": ".xml,application/xml,text/xml,application/samlmetadata+xml"}),
     )
-    jit_provisioning = forms.BooleanField(
-        label=_("Create users at their first sign-in (just-in-time provisioning)"),
-        required=False,
-        help_text=_(
-            "People at your verified domains who sign in through the identity provider for the first time "
-            "become managed users of this organization, as Members."
-        ),
-    )
+    jit_provisioning = jit_provisioning_field()
 
     def clean_metadata_url(self):
         url = self.cleaned_data["metadata_url"].strip()
