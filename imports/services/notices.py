@@ -71,7 +71,8 @@ def send_notices(job_id: int, *, batch_size: int = 1000) -> int:
         with transaction.atomic():
             batch = list(
                 ImportRow.objects.select_for_update(of=("self",))
-                .filter(job_id=job_id, eligible=True, notified_at__isnull=True, user__isnull=False)
+                # Through the join: a row can outlive its user by id alone (no database constraint).
+                .filter(job_id=job_id, eligible=True, notified_at__isnull=True, user__email__isnull=False)
                 .select_related("user")
                 .order_by("pk")[:batch_size]
             )

@@ -415,3 +415,31 @@ def test_granting_access_emails_the_admin_who_asked(db, mailoutbox, django_captu
         services.revoke_feature(organization=world.organization)
         services.grant_feature(organization=world.organization)  # no open request: nobody to tell
     assert len(mailoutbox) == 1
+
+
+def test_a_row_whose_user_is_gone_by_id_alone_is_a_deleted_user_everywhere(
+    world, people, mailoutbox, django_capture_on_commit_callbacks
+):
+    """No database constraint ties a row to its user (Django nulls it when the user is deleted
+    through it): a row left with the id of a user that no longer exists is told nothing, not
+    imported, and still written to the CSV."""
+    from imports import reports
+
+    job = ready_report(world)
+    gone = ImportRow.objects.filter(job=job, email="bob@example.com")
+    gone.update(user_id=people["eligible2"].pk + 10_000)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.send_notices(job.pk) == 1
+    assert [m.to[0] for m in mailoutbox] == ["alice@example.com"]
+    services.start_import(job=job, actor=world.admin, enqueue=False)
+    services.run_import(job.pk)
+    assert rows_by_email(job)["bob@example.com"].result_reason == Reason.USER_DELETED
+    assert any(line.startswith("bob@example.com,") for line in "".join(reports.csv_lines(job)).splitlines())
+    assert b"\nbob@example.com," in b"".join(reports.csv_chunks(job))
+
+
+def test_deleting_a_user_through_django_still_clears_the_rows_reference(world, people):
+    job = ready_report(world)
+    Account.objects.filter(owner=people["eligible2"]).delete()
+    people["eligible2"].delete()
+    assert rows_by_email(job)["bob@example.com"].user_id is None

@@ -338,3 +338,19 @@ def test_the_database_writes_the_same_csv_as_python(world, people):
         assert copied.decode().splitlines() == written.decode().splitlines(), language
         assert copied == written, language
         assert copied.startswith(reports.BOM.encode())
+
+
+@pytest.mark.postgres
+def test_the_database_writes_the_same_times_whatever_the_servers_date_style(world, people):
+    """The COPY writes timestamps as their own text in the ISO style it sets, not the session's."""
+    from django.db import connection
+
+    from tests.support.missing import skip_or_fail
+
+    if connection.vendor != "postgresql":
+        skip_or_fail("the COPY path needs PostgreSQL (DATABASE_URL=postgres://...)", required_by="REQUIRE_SERVICES")
+    job = completed_job(world)
+    written = "".join(reports.csv_lines(job)).encode()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL datestyle = 'SQL, DMY'")
+    assert b"".join(reports.csv_chunks(job)) == written
