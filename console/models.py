@@ -135,7 +135,11 @@ class Membership(models.Model):
 
     # OneToOne: a user is a managed user of at most one organization.
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    # No index of its own: the (organization, role) index below answers every lookup by
+    # organization, and each index is one more write per membership made.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships", db_index=False
+    )
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
     joined_via = models.CharField(max_length=20, choices=JoinedVia.choices, default=JoinedVia.INVITED)
     via_domain = models.CharField(max_length=253, blank=True, help_text="Domain through which the user joined.")

@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 from django.utils.translation import gettext as _
 
 from console import audit, bulk, clock, events, services
@@ -160,24 +160,33 @@ def _sort_rows(job: ImportJob, rows: list[tuple]) -> tuple[dict[str, list[int]],
     return outcome, candidates
 
 
-def _recheck(job: ImportJob, candidates: dict[int, int], outcome: dict[str, list[int]]) -> list[int]:
-    """Lock the candidate users and ask the admission rule again; returns the users to import."""
+def _recheck(
+    job: ImportJob, candidates: dict[int, int], outcome: dict[str, list[int]]
+) -> tuple[list[int], dict[int, str]]:
+    """Lock the candidate users and ask the admission rule again; returns the users to import
+    and their e-mail addresses (read under the lock, for the events)."""
     domain_ok = domain_admission(job.organization, job.domain_name).allowed
+    memberships = Membership.objects.filter(user_id=OuterRef("pk")).values("organization_id")
     current = {
         pk: rest
         # NO KEY UPDATE: holds off a change to the user until the chunk commits, and unlike FOR
         # UPDATE lets other writers keep inserting rows that refer to them (e-mails, audit).
         for pk, *rest in User.objects.select_for_update(of=("self",), no_key=True)
         .filter(pk__any_of=candidates.keys())  # not a list: Django would walk every id for expressions
-        .values_list("pk", "email_domain", "is_active", "email_verified", "membership__organization_id")
+        # One probe of the unique user index per user: as a join the planner, trusting counts
+        # taken before the import grew the table, scans every membership once per chunk.
+        .annotate(membership_organization_id=Subquery(memberships))
+        .order_by()  # not the users' default (e-mail) order: no sort, and locks taken in id order
+        .values_list("pk", "email_domain", "is_active", "email_verified", "membership_organization_id", "email")
     }
     to_import = []
+    emails = {}
     for user_id, row_id in candidates.items():
         user = current.get(user_id)
         if user is None:
             reason = Reason.USER_DELETED
         else:
-            email_domain, is_active, email_verified, membership_organization_id = user
+            email_domain, is_active, email_verified, membership_organization_id, emails[user_id] = user
             if email_domain != job.domain_name:
                 reason = Reason.EMAIL_CHANGED
             elif not domain_ok:
@@ -193,7 +202,7 @@ def _recheck(job: ImportJob, candidates: dict[int, int], outcome: dict[str, list
             outcome[reason].append(row_id)
         else:
             to_import.append(user_id)
-    return to_import
+    return to_import, emails
 
 
 def _next_rows(job: ImportJob) -> list[tuple]:
@@ -256,13 +265,14 @@ def run_import_chunk(job_id: int) -> bool:
             return False
         outcome, candidates = _sort_rows(job, rows)
         if candidates:
-            to_import = _recheck(job, candidates, outcome)
+            to_import, emails = _recheck(job, candidates, outcome)
             joined = services.make_managed(
                 organization=job.organization,
                 user_ids=to_import,
                 joined_via=Membership.JoinedVia.IMPORTED,
                 via_domain=job.domain_name,
                 at=now,
+                emails=emails,
             ).user_ids
             for user_id in to_import:
                 outcome["" if user_id in joined else Reason.MANAGED_ELSEWHERE].append(candidates[user_id])

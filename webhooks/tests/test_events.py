@@ -119,8 +119,7 @@ def test_members_joining_say_how(clock, org):
 
 def test_an_import_announces_its_report_its_members_and_its_end(clock, org):
     domain = DomainFactory(organization=org, name="acme.test")
-    for i in range(3):
-        UserFactory(email=f"person{i}@acme.test")
+    people = [UserFactory(email=f"person{i}@acme.test") for i in range(3)]
     job = import_services.create_report_job(domain=domain, actor=org.admin, enqueue=False)
     import_services.build_report(job.pk)
     assert events_of("import.report_ready")[0]["data"] == {
@@ -129,6 +128,10 @@ def test_an_import_announces_its_report_its_members_and_its_end(clock, org):
     import_services.start_import(job=ImportJob.objects.get(pk=job.pk), actor=org.admin, enqueue=False)
     import_services.run_import(job.pk)
     assert sorted(p["data"]["how"] for p in events_of("member.added")) == ["imported"] * 3
+    # Each member's own id and address, as read under the import's lock on the user.
+    assert sorted((p["data"]["user"]["id"], p["data"]["user"]["email"]) for p in events_of("member.added")) == sorted(
+        (person.pk, person.email) for person in people
+    )
     assert events_of("import.completed")[0]["data"]["imported"] == 3
 
 
