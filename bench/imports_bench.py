@@ -6,7 +6,8 @@
 Data (generated once, server-side with INSERT … SELECT generate_series, and kept between
 runs: the script detects it): 1,000,000 users, 100,000 of them at bench-import.test with
 1–3 accounts each (5% unverified, 2% deactivated, 3% managed by another organization).
-Each run undoes the previous run's import first.
+Each run undoes the previous run's import first, and vacuums the tables after each rolled-back
+baseline, so every phase starts from the same tables (autovacuum may be off).
 
 Figures per phase: rows/s, database queries (connection.execute_wrapper), peak memory
 (ru_maxrss growth of the process, and tracemalloc peak for the CSV phases, which is the
@@ -181,8 +182,12 @@ def undo_previous_import(organization):
         Account.objects.filter(organization=organization).update(organization=None)
         Membership.objects.filter(organization=organization, joined_via="imported").delete()
         ImportJob.objects.filter(organization=organization).delete()
-    # Every run starts from the same tables: without this (autovacuum may be off) each run's
-    # dead rows slow the next one's writes and scans.
+    vacuum()
+
+
+def vacuum():
+    """Every phase starts from the same tables: without this (autovacuum may be off here) the
+    dead rows of a run, or of a rolled-back baseline just before, slow the next phase's writes and scans."""
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE console_account, console_membership, imports_importrow, imports_importjob")
 
@@ -327,10 +332,13 @@ def main():
     results: dict = {}
 
     results.update(baseline(organization, domain))
+    vacuum()
     results.update(baseline(organization, domain, name=CHECKED_BASELINE, check_constraints=True))
+    vacuum()
 
     job = services.create_report_job(domain=domain, actor=admin, enqueue=False)
     results.update(report_baseline(organization, job.pk))
+    vacuum()
     with measure("report", results) as box:
         services.build_report(job.pk)
         job.refresh_from_db()
