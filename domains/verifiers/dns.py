@@ -140,6 +140,8 @@ def first_lookups(
     queue = list(items)
     queue.reverse()
     base = new_resolver(resolver, deadline)
+    # Made once here (dnspython's own conversion), not again for every name's resolution.
+    base.nameservers = base._enrich_nameservers(base.nameservers, base.nameserver_ports, base.port)
     pending: dict[int, _Pending] = {}
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock, selectors.DefaultSelector() as selector:
         sock.setblocking(False)
