@@ -206,10 +206,9 @@ def check_domains(
     """Check each domain by its method, then the other one (run_check_either), within the
     deadline, concurrently, yielding (domain, result) as each finishes; no database work.
 
-    The DNS checks' first lookups are made together from this thread over one socket
-    (verifiers.dns.first_lookups); a domain whose lookup holds its token is verified here with
-    nothing more to ask, the others continue in a pool of threads (network I/O), as does
-    every check that needs more than that one lookup.
+    The DNS checks' first lookups are made together by one thread over one socket
+    (verifiers.dns.first_lookups): a domain whose lookup holds its token is verified there with
+    nothing more to ask; every other check continues in the pool of threads (network I/O).
     """
     if not domains:
         return
@@ -265,11 +264,10 @@ def check_domains(
             if index not in looked_up and not stopped.is_set():
                 submit(domain)
 
-    by_dns = [domain for domain in domains if domain.method == DNS]
+    lookup_thread = pool.submit(look_up, [domain for domain in domains if domain.method == DNS])  # first in line
     for domain in domains:
         if domain.method != DNS:
             submit(domain)
-    lookup_thread = pool.submit(look_up, by_dns)
     try:
         for _ in domains:
             while True:
