@@ -3,13 +3,16 @@ network rather than by a thread pool.
 
     createdb -h 127.0.0.1 -U postgres h_sweep_bench
     .venv/bin/python bench/sweep_scale_bench.py [--domains 10000] [--processes 1,2,4] [--delay-ms 100]
+        [--delay-domains 5000]      (--processes "" or --delay-domains 0 skip those runs)
 
 Everything on loopback: Debian's knotd serving one TXT record per domain, PostgreSQL, Redis as
 the broker, and real `celery worker` processes (prefork, 1, 2 and 4 processes) consuming the
 check_batch tasks the real dispatcher queues. For each process count: domains checked per
 second from the first claim to the last result written, and that every due check was applied
 exactly once. Then the same with a proxy in front of knotd that answers every query 100 ms
-late (bench/delay_proxy.py): one worker process must still sustain >= 500 checks/s.
+late (bench/delay_proxy.py: dnsdist's DelayResponseAction where dnsdist is installed): one
+worker process must still sustain >= 500 checks/s. Before each run the domain tables are
+vacuumed and analysed, as autovacuum would have done on a production server.
 For every run, the CPU seconds of each part (workers, their PostgreSQL backends, knotd, Redis,
 the dispatcher, the proxy) and of the rest of the machine, read from /proc, so a shortfall on a
 shared machine can be told apart from the sweep's own limits; and the ratio the cores would
