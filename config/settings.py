@@ -345,7 +345,8 @@ DOMAIN_DISPATCH_BATCH_SIZE = env.int("DOMAIN_DISPATCH_BATCH_SIZE", default=500)
 DOMAIN_DISPATCH_MAX_PER_RUN = env.int("DOMAIN_DISPATCH_MAX_PER_RUN", default=20000)
 # A claim's lease: a check whose worker died is claimed again once this has passed.
 DOMAIN_CHECK_LEASE_SECONDS = env.int("DOMAIN_CHECK_LEASE_SECONDS", default=600)
-# Checks in flight per batch: network-bound (a far-away nameserver answers in ~100 ms), so many.
+# Checks in flight per batch (first DNS lookups over one socket, the rest on as many threads):
+# network-bound (a far-away nameserver answers in ~100 ms), so many.
 DOMAIN_CHECK_CONCURRENCY = env.int("DOMAIN_CHECK_CONCURRENCY", default=200)
 DOMAIN_EXPIRY_SWEEP_SECONDS = env.float("DOMAIN_EXPIRY_SWEEP_SECONDS", default=3600.0)
 DOMAIN_REMINDER_SWEEP_SECONDS = env.float("DOMAIN_REMINDER_SWEEP_SECONDS", default=3600.0)

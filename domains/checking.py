@@ -13,10 +13,11 @@ What a result does to a domain is domains.lifecycle's.
 
 import html
 import os
+import queue
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -30,6 +31,7 @@ from domains.verifiers import (
     check_dns_txt,
     check_https_file,
 )
+from domains.verifiers.dns import Lookup, first_lookups, holds_token
 
 DNS = "dns"
 HTTPS = "https"
@@ -88,13 +90,16 @@ def run_check(
     *,
     deadline_seconds: float,
     old_tokens: tuple[str, ...] | list[str] = (),
+    first_lookup: Lookup | None = None,
+    spent: float = 0.0,
 ) -> MethodCheckResult:
     """Run one check of `domain_name` (ASCII) by `method` ("dns" or "https") within the deadline.
 
     Never raises for network trouble: every failure is a CheckResult (inconclusive when the
-    answer could not be had). duration_ms is measured here.
+    answer could not be had). duration_ms is measured here. `first_lookup`: the DNS check's
+    first lookup, already made in `spent` seconds (which count against the deadline).
     """
-    started = time.monotonic()
+    started = time.monotonic() - spent
     deadline = started + float(deadline_seconds)
     resolver = resolver_config_from_settings()
     method = str(method)
@@ -108,6 +113,7 @@ def run_check(
             deadline=deadline,
             allow_loopback=bool(settings.HTTPS_ALLOW_LOOPBACK),
             old_tokens=tuple(old_tokens),
+            first_lookup=first_lookup,
         )
     elif method == HTTPS:
         result = check_https_file(
@@ -139,12 +145,17 @@ def run_check_either(
     *,
     deadline_seconds: float,
     old_tokens: tuple[str, ...] | list[str] = (),
+    first_lookup: Lookup | None = None,
+    spent: float = 0.0,
 ) -> MethodCheckResult:
     """Check by `method`, then (if it did not verify) by the other method within what is left
     of the deadline. A verification by either is returned with its method; otherwise the
     chosen method's result, which is what the admin is working on."""
-    started = time.monotonic()
-    first = run_check(domain_name, token, method, deadline_seconds=deadline_seconds, old_tokens=old_tokens)
+    started = time.monotonic() - spent
+    first = run_check(
+        domain_name, token, method, deadline_seconds=deadline_seconds, old_tokens=old_tokens,
+        first_lookup=first_lookup, spent=spent,
+    )
     remaining = float(deadline_seconds) - (time.monotonic() - started)
     if first.outcome == Outcome.VERIFIED or method not in METHODS or remaining < MIN_SECONDS_FOR_OTHER_METHOD:
         return first
@@ -193,31 +204,83 @@ def check_domains(
     domains: list[Domain], *, deadline_seconds: float, concurrency: int | None = None
 ) -> Iterator[tuple[Domain, MethodCheckResult]]:
     """Check each domain by its method, then the other one (run_check_either), within the
-    deadline, concurrently (network I/O in a thread pool, no database work inside it),
-    yielding (domain, result) as each finishes."""
+    deadline, concurrently, yielding (domain, result) as each finishes; no database work.
+
+    The DNS checks' first lookups are made together by one thread over one socket
+    (verifiers.dns.first_lookups): a domain whose lookup holds its token is verified there with
+    nothing more to ask; every other check continues in the pool of threads (network I/O).
+    """
     if not domains:
         return
     old = old_tokens_of(domains)
 
-    def check(domain: Domain) -> MethodCheckResult:
+    def check(domain: Domain, first_lookup: Lookup | None = None, spent: float = 0.0) -> MethodCheckResult:
         return run_check_either(
             domain.name,
             domain.token,
             domain.method,
             deadline_seconds=deadline_seconds,
             old_tokens=old.get((domain.organization_id, domain.name), ()),
+            first_lookup=first_lookup,
+            spent=spent,
         )
 
     if len(domains) == 1:
         yield domains[0], check(domains[0])
         return
-    pool = check_pool(max(1, concurrency or settings.DOMAIN_CHECK_CONCURRENCY))
-    futures = {pool.submit(check, domain): domain for domain in domains}
+    workers = max(1, concurrency or settings.DOMAIN_CHECK_CONCURRENCY)
+    pool = check_pool(workers)
+    finished: queue.SimpleQueue = queue.SimpleQueue()  # (domain, future) as each check ends
+    futures: list[Future] = []
+    stopped = threading.Event()
+
+    def submit(domain: Domain, *args) -> None:
+        future = pool.submit(check, domain, *args)
+        futures.append(future)
+        future.add_done_callback(lambda done: finished.put((domain, done)))
+
+    def look_up(by_dns: list[Domain]) -> None:
+        # In a thread of its own, so the caller's database writes never hold up the lookups.
+        looked_up = set()
+        lookups = first_lookups(
+            [(index, domain.name) for index, domain in enumerate(by_dns)],
+            resolver=resolver_config_from_settings(),
+            label=settings.DOMAIN_TXT_LABEL,
+            deadline=time.monotonic() + float(deadline_seconds),
+            concurrency=workers,
+        )
+        for index, lookup, spent in lookups:
+            if stopped.is_set():
+                return
+            domain = by_dns[index]
+            looked_up.add(index)
+            if holds_token(lookup, domain.token, prefix=settings.DOMAIN_TXT_PREFIX):
+                done: Future = Future()  # verified: no further I/O, no thread needed
+                done.set_result(check(domain, lookup, spent))
+                finished.put((domain, done))
+            else:
+                submit(domain, lookup, spent)
+        for index, domain in enumerate(by_dns):
+            if index not in looked_up and not stopped.is_set():
+                submit(domain)
+
+    lookup_thread = pool.submit(look_up, [domain for domain in domains if domain.method == DNS])  # first in line
+    for domain in domains:
+        if domain.method != DNS:
+            submit(domain)
     try:
-        for future in as_completed(futures):
-            yield futures[future], future.result()
+        for _ in domains:
+            while True:
+                try:
+                    domain, future = finished.get(timeout=1.0)
+                    break
+                except queue.Empty:
+                    if lookup_thread.done():
+                        lookup_thread.result()  # a failure of the lookups themselves is raised here
+            yield domain, future.result()
     finally:
-        for future in futures:  # a caller that stops early leaves no queued checks behind
+        stopped.set()  # a caller that stops early leaves no queued checks behind
+        for future in futures:
             future.cancel()
 
 

@@ -83,11 +83,11 @@ class Domain(models.Model):
     }
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="domains")
-    name = models.CharField(max_length=253, db_index=True)  # ASCII (punycode), lower case, no trailing dot
+    name = models.CharField(max_length=253)  # ASCII (punycode), lower case, no trailing dot
     unicode_name = models.CharField(max_length=253)  # for display
-    token = models.CharField(max_length=64, unique=True, default=new_token)
+    token = models.CharField(max_length=64, default=new_token)
     method = models.CharField(max_length=10, choices=Method.choices, default=Method.DNS)
-    status = models.CharField(max_length=30, choices=Status.choices, default=Status.PENDING, db_index=True)
+    status = models.CharField(max_length=30, choices=Status.choices, default=Status.PENDING)
     # Off until an admin decides (audited as domain.settings_changed with who turned it on).
     auto_add_new_users = models.BooleanField(
         _("automatically add new users who sign up with this domain"), default=False
@@ -119,7 +119,15 @@ class Domain(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # Declared here rather than with db_index/unique on the fields: those also get a
+        # `varchar_pattern_ops` twin on PostgreSQL for LIKE queries nothing runs, and every
+        # check rewrites an entry in each index (it changes next_check_at, which is indexed).
+        indexes = [
+            models.Index(fields=["name"], name="domains_domain_name_88dbb428"),
+            models.Index(fields=["status"], name="domains_domain_status_59b2b744"),
+        ]
         constraints = [
+            models.UniqueConstraint(fields=["token"], name="domains_domain_token_key"),
             # An organization lists a name once (removed records are history).
             models.UniqueConstraint(
                 fields=["organization", "name"],
@@ -214,7 +222,8 @@ class DomainCheck(models.Model):
 
     DEFINITIVE_FAILURES = (Outcome.NOT_FOUND, Outcome.MISMATCH)
 
-    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="checks")
+    # Not indexed alone: (domain, -checked_at) serves every lookup by domain.
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="checks", db_index=False)
     checked_at = models.DateTimeField(default=clock.now)
     method = models.CharField(max_length=10, choices=Domain.Method.choices)
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
@@ -227,7 +236,7 @@ class DomainCheck(models.Model):
     duration_ms = models.PositiveIntegerField(default=0)
     trigger = models.CharField(max_length=20, choices=Trigger.choices)
     triggered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     # For scheduled checks: the due time this check answers. Unique per domain, so the same
     # due time can never be checked twice, whatever the workers do.
@@ -235,7 +244,11 @@ class DomainCheck(models.Model):
 
     class Meta:
         ordering = ["-checked_at", "-pk"]
-        indexes = [models.Index(fields=["domain", "-checked_at"])]
+        indexes = [
+            models.Index(fields=["domain", "-checked_at"]),
+            # Only an admin's checks name a user: the sweep's rows need no entry here.
+            models.Index(fields=["triggered_by"], condition=Q(triggered_by__isnull=False), name="domaincheck_triggered_by"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["domain", "due_at"], condition=Q(due_at__isnull=False), name="domaincheck_once_per_due_time"

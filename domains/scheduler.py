@@ -52,7 +52,7 @@ def claim_due_domains(*, limit: int, now: datetime | None = None, lease: timedel
         if not rows:
             return []
         # Conditional: only rows still due and unleased (harmless if someone got there first).
-        Domain.objects.due(now).filter(pk__in=[pk for pk, _ in rows]).write_state(
+        Domain.objects.due(now).filter(pk__any_of=[pk for pk, _ in rows]).write_state(
             lease_expires_at=now + lease, claimed_due_at=F("next_check_at")
         )
     return [Claim(pk, due_at) for pk, due_at in rows]
@@ -80,7 +80,7 @@ def dispatch_due(*, enqueue, batch_size: int | None = None, max_domains: int | N
 def _still_claimed(claims: list[Claim]) -> list[Domain]:
     """The claimed domains whose schedule has not moved on (e.g. an admin clicked Verify)."""
     due = {c.domain_id: c.due_at for c in claims}
-    domains = Domain.objects.filter(pk__in=due.keys(), status__in=Domain.CHECKED_STATUSES).only(
+    domains = Domain.objects.filter(pk__any_of=due.keys(), status__in=Domain.CHECKED_STATUSES).only(
         "pk", "organization_id", "name", "token", "method", "next_check_at", "status"
     )
     return [d for d in domains if d.next_check_at == due[d.pk]]

@@ -9,6 +9,7 @@ from django.db import connection
 from console.models import TaskHeartbeat
 from console.tests.factories import OrganizationFactory
 from domains import scheduler
+from domains.models import Domain
 from domains.tests.factories import DomainFactory
 from tests.support.missing import skip_or_fail
 
@@ -125,3 +126,37 @@ def test_claims_update_rows_in_place_where_their_page_has_room(clock):
         cursor.execute("SELECT pg_stat_get_xact_tuples_hot_updated('domains_domain'::regclass)")
         (after,) = cursor.fetchone()
     assert after - before >= 50
+
+
+def test_a_batch_comes_to_what_each_check_alone_comes_to(clock, dns_settings, settings):
+    """The batch's first lookups are shared (one socket) and what they settle is verified at once;
+    every other check continues on the pool: each domain once, each result as its own check's."""
+    from domains.checking import check_domain, check_domains
+    from domains.tests.factories import DomainFactory
+
+    settings.DOMAIN_CHECK_CONCURRENCY = 3
+    domains = []
+    for i in range(10):
+        domain = DomainFactory(name=f"mixed{i}.example", method=Domain.Method.HTTPS if i == 9 else Domain.Method.DNS)
+        domains.append(domain)
+        kind = i % 5
+        if kind in (0, 4):
+            dns_settings.set_txt(f"_twilio.{domain.name}", f"twilio-domain-verification={domain.token}")
+        elif kind == 1:
+            dns_settings.set_txt(f"_twilio.{domain.name}", "twilio-domain-verification=" + "f" * 32)
+        elif kind == 2:
+            dns_settings.set_zone(domain.name)
+        else:
+            dns_settings.set_rcode(f"_twilio.{domain.name}", "SERVFAIL")
+
+    def seen(result):
+        return result.outcome, result.method, result.detail.english(), [m.english() for m in result.diagnostics]
+
+    batch = {domain.pk: seen(result) for domain, result in check_domains(domains, deadline_seconds=5)}
+    assert sorted(batch) == sorted(domain.pk for domain in domains)
+    alone = {domain.pk: seen(check_domain(domain, deadline_seconds=5)) for domain in domains}
+    assert batch == alone
+    assert [batch[domain.pk][0] for domain in domains] == [
+        "verified", "mismatch", "not_found", "inconclusive", "verified",
+        "verified", "mismatch", "not_found", "inconclusive", "verified",
+    ]

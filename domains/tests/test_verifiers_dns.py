@@ -1,4 +1,8 @@
-"""check_dns_txt against the real loopback DNS server (tests/support/dns_server.py)."""
+"""check_dns_txt against the real loopback DNS server (tests/support/dns_server.py).
+
+Every check runs twice: on its own, and with its first lookup made the sweep's way
+(first_lookups: many names over one socket), which must come to the same result.
+"""
 
 import os
 import time
@@ -6,6 +10,7 @@ import time
 import pytest
 
 from domains.verifiers import Outcome, ResolverConfig, check_dns_txt
+from domains.verifiers.dns import first_lookups
 from tests.support.dns_server import closed_udp_port
 
 TOKEN = "0123456789abcdef0123456789abcdef"
@@ -16,16 +21,33 @@ PREFIX = "twilio-domain-verification="
 VALUE = PREFIX + TOKEN
 
 
+BATCHED = False  # set by the fixture below: the first lookup made the sweep's way
+
+
+@pytest.fixture(autouse=True, params=["single", "batched"])
+def lookup_path(request, monkeypatch):
+    monkeypatch.setattr(f"{__name__}.BATCHED", request.param == "batched")
+    return request.param
+
+
 def check(dns_server, name="example.test", token=TOKEN, old_tokens=(), config=None, seconds=5.0, allow_loopback=True):
+    config = config or dns_server.resolver_config()
+    deadline = time.monotonic() + seconds
+    first = None
+    if BATCHED:
+        found = list(first_lookups([("key", name)], resolver=config, label=LABEL, deadline=deadline, concurrency=4))
+        assert [key for key, _lookup, _seconds in found] in ([], ["key"])
+        first = found[0][1] if found else None
     return check_dns_txt(
         name,
         token,
-        resolver=config or dns_server.resolver_config(),
+        resolver=config,
         label=LABEL,
         prefix=PREFIX,
-        deadline=time.monotonic() + seconds,
+        deadline=deadline,
         allow_loopback=allow_loopback,
         old_tokens=old_tokens,
+        first_lookup=first,
     )
 
 
@@ -608,3 +630,56 @@ def test_token_in_a_wildcard_record_is_named_as_a_wildcard(dns_server):
         "We found the token only in a wildcard TXT record (*.example.test), which does not apply to "
         "_twilio.example.test. Publish the TXT record at _twilio.example.test itself."
     ]
+
+
+# --- many first lookups at once (the sweep) ------------------------------------------------------
+
+
+def test_first_lookups_of_many_names_match_each_lookup_made_alone(dns_server):
+    """More names than may be in flight, every kind of answer: each as the check's own lookup."""
+    from domains.verifiers.dns import _recursive_txt
+
+    names = []
+    for index in range(12):
+        name = f"n{index}.test"
+        names.append(name)
+        kind = index % 6
+        if kind == 0:
+            dns_server.set_txt(f"_twilio.{name}", VALUE)
+        elif kind == 1:
+            dns_server.set_txt(f"_twilio.{name}", "something=else", PREFIX + OTHER_TOKEN)
+        elif kind == 2:
+            dns_server.set_zone(name)  # NXDOMAIN
+        elif kind == 3:
+            dns_server.set_cname(f"_twilio.{name}", f"target{index}.provider.test")
+            dns_server.set_txt(f"target{index}.provider.test", VALUE)
+        elif kind == 4:
+            dns_server.set_rcode(f"_twilio.{name}", "SERVFAIL")
+        else:
+            dns_server.set_timeout(f"_twilio.{name}")
+    config = dns_server.resolver_config(timeout=0.5)
+    deadline = time.monotonic() + 5
+    batched = {
+        key: lookup
+        for key, lookup, _seconds in first_lookups(
+            list(enumerate(names)), resolver=config, label=LABEL, deadline=deadline, concurrency=3
+        )
+    }
+    # SERVFAIL is left to the check's own lookup (resolve() handles what follows); the rest settle here.
+    assert sorted(batched) == [index for index in range(12) if index % 6 != 4]
+    for index, lookup in batched.items():
+        alone = _recursive_txt(f"_twilio.{names[index]}", config, time.monotonic() + 5)
+        assert (lookup.status, lookup.values, lookup.error, lookup.name) == (
+            alone.status,
+            alone.values,
+            alone.error,
+            alone.name,
+        ), names[index]
+
+
+def test_first_lookups_leave_authoritative_mode_to_each_check(dns_server):
+    dns_server.set_txt("_twilio.example.test", VALUE)
+    config = dns_server.resolver_config(authoritative=True)
+    found = first_lookups([(1, "example.test")], resolver=config, label=LABEL, deadline=time.monotonic() + 5, concurrency=4)
+    assert list(found) == []
+    assert dns_server.queries == []

@@ -16,6 +16,10 @@ we cannot follow and unreachable nameservers are inconclusive.
 """
 
 import secrets
+import selectors
+import socket
+import time
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -23,6 +27,7 @@ import dns.exception
 import dns.flags
 import dns.message
 import dns.name
+import dns.nameserver
 import dns.query
 import dns.rcode
 import dns.rdataclass
@@ -108,6 +113,131 @@ def _recursive_txt(qname: str, config: ResolverConfig, deadline: float) -> Looku
 
 def _plain(name: dns.name.Name) -> str:
     return name.to_text(omit_final_dot=True).lower()
+
+
+@dataclass
+class _Pending:
+    key: object
+    resolution: object
+    request: dns.message.Message
+    sent_at: float
+    expires_at: float
+
+
+def first_lookups(
+    items: Iterable[tuple[object, str]], *, resolver: ResolverConfig, label: str, deadline: float, concurrency: int
+) -> Iterator[tuple[object, Lookup, float]]:
+    """The lookup each check starts with (the TXT records at `<label>.<name>`), for many names
+    at once from ONE thread and ONE socket, at most `concurrency` in flight: the sweep needs no
+    thread per query. Yields (key, Lookup, seconds it took) as answers come, in recursive mode
+    with configured nameservers only (otherwise nothing); a name whose answer needs more than
+    one plain UDP exchange (truncated, SERVFAIL, an error, several servers to try) is left out,
+    and its check makes the lookup itself. dnspython's own resolution steps read each answer,
+    so a lookup here is the one `_recursive_txt` would have made.
+    """
+    if resolver.authoritative or not resolver.nameservers:
+        return
+    queue = list(items)
+    queue.reverse()
+    base = new_resolver(resolver, deadline)
+    # Made once here (dnspython's own conversion), not again for every name's resolution.
+    base.nameservers = base._enrich_nameservers(base.nameservers, base.nameserver_ports, base.port)
+    pending: dict[int, _Pending] = {}
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock, selectors.DefaultSelector() as selector:
+        sock.setblocking(False)
+        selector.register(sock, selectors.EVENT_READ)
+        while queue or pending:
+            while queue and len(pending) < concurrency:
+                key, name = queue.pop()
+                started = _send_first(sock, base, key, name, label, resolver, deadline, pending)
+                if started is not None:
+                    yield started
+            now = time.monotonic()
+            wait = min(entry.expires_at for entry in pending.values()) - now if pending else 0
+            if selector.select(max(0.0, wait)):
+                yield from _receive(sock, pending, resolver)
+            now = time.monotonic()
+            for query_id in [i for i, entry in pending.items() if entry.expires_at <= now]:
+                entry = pending.pop(query_id)
+                if len(resolver.nameservers) == 1:  # as resolve() with one server: its lifetime ran out
+                    yield entry.key, Lookup(ERROR, error="timeout"), now - entry.sent_at
+
+
+def _send_first(sock, base, key, name, label, config, deadline, pending):
+    """Send the first query of `name`'s lookup; a Lookup at once when there is nothing to ask."""
+    host = f"{label}.{name}" if label else name
+    started = time.monotonic()
+    if remaining(deadline) <= 0:
+        return key, Lookup(ERROR, error="timeout"), 0.0
+    try:
+        resolution = dns.resolver._Resolution(base, host, dns.rdatatype.TXT, dns.rdataclass.IN, False, False, False)
+        request, _cached = resolution.next_request()
+        nameserver, tcp, backoff = resolution.next_nameserver()
+    except (dns.exception.DNSException, ValueError):
+        return None  # e.g. a name too long for DNS: the check's own lookup says so
+    if tcp or backoff or not isinstance(nameserver, dns.nameserver.Do53Nameserver):
+        return None
+    while True:
+        request.set_random_id()
+        if request.id not in pending:
+            break
+    try:
+        sock.sendto(request.to_wire(), (nameserver.address, nameserver.port))
+    except OSError:
+        return None
+    pending[request.id] = _Pending(key, resolution, request, started, started + lifetime(config, deadline))
+    return None
+
+
+def _receive(sock, pending: dict[int, "_Pending"], config: ResolverConfig):
+    """Read every answer waiting on the socket; those that settle a lookup become Lookups."""
+    servers = {(address, int(config.port)) for address in config.nameservers}
+    while True:
+        try:
+            wire, source = sock.recvfrom(65535)
+        except BlockingIOError:
+            return
+        except OSError:
+            continue  # e.g. ICMP port unreachable: that query times out, as with resolve()
+        if len(wire) < 2 or source[:2] not in servers:
+            continue  # not from a server we asked: ignored, as dnspython ignores unexpected sources
+        entry = pending.get(int.from_bytes(wire[:2], "big"))
+        if entry is None:
+            continue
+        try:
+            response = dns.message.from_wire(
+                wire, keyring=entry.request.keyring, request_mac=entry.request.mac, raise_on_truncation=True
+            )
+        except dns.message.Truncated:
+            pending.pop(entry.request.id)
+            continue  # needs TCP: the check's own lookup does it
+        except (dns.exception.DNSException, ValueError):
+            continue  # garbage under a pending ID: wait for the real answer
+        if not entry.request.is_response(response):
+            continue
+        pending.pop(entry.request.id)
+        lookup = _settle(entry.resolution, response)
+        if lookup is not None:
+            yield entry.key, lookup, time.monotonic() - entry.sent_at
+
+
+def _settle(resolution, response) -> Lookup | None:
+    """What `_recursive_txt` makes of this answer, or None when resolve() would ask again."""
+    try:
+        answer, done = resolution.query_result(response, None)
+        if not done:
+            return None
+        if answer is None:
+            request, answer = resolution.next_request()  # raises NXDOMAIN when no name is left
+            if request is not None or answer is None:
+                return None
+    except dns.resolver.NXDOMAIN:
+        return Lookup(NXDOMAIN)
+    except (dns.exception.DNSException, ValueError):
+        return None
+    if answer.rrset is None:
+        return Lookup(NODATA)
+    return Lookup(FOUND, _txt_values(answer.rrset), name=_plain(answer.canonical_name))
 
 
 # --- authoritative mode ------------------------------------------------------------------------
@@ -415,24 +545,30 @@ def _verdict_elsewhere(lookup: Lookup, host: str, token: str, *, prefix: str) ->
     return (Outcome.MISMATCH if ours else Outcome.NOT_FOUND), detail, []
 
 
+def holds_token(lookup: Lookup, token: str, *, prefix: str) -> bool:
+    """The lookup found `<prefix><token>`: the check is verified with nothing more to ask."""
+    return lookup.status == FOUND and any(
+        diagnostics.examine(value, token, prefix=prefix, old_tokens=()).exact for value in lookup.values
+    )
+
+
 def check_dns_txt(
-    name, token, *, resolver: ResolverConfig, label, prefix, deadline, allow_loopback, old_tokens=()
+    name, token, *, resolver: ResolverConfig, label, prefix, deadline, allow_loopback, old_tokens=(), first_lookup=None
 ) -> CheckResult:
     """Look for `<prefix><token>` among the TXT records at `<label>.<name>`.
 
     In authoritative mode nameservers are asked only at addresses netsafety allows
     (`allow_loopback` as for the HTTPS check: tests only); others mean the recursive answer.
+    `first_lookup`: that lookup already made (`first_lookups`), so it is not made again.
     """
     name = str(name).strip().rstrip(".").lower()
     old_tokens = tuple(t for t in old_tokens if t and t != token)
     host = f"{label}.{name}" if label else name
     context = DnsContext(name, resolver, deadline, allow_loopback=allow_loopback)
-    lookup = context.lookup(host)
+    lookup = first_lookup if first_lookup is not None else context.lookup(host)
     if lookup.status == ERROR:
         return CheckResult(Outcome.INCONCLUSIVE, _failed_lookup_detail(lookup, host), _with_fallback_note(context, []))
-    if lookup.status == FOUND and any(
-        diagnostics.examine(value, token, prefix=prefix, old_tokens=()).exact for value in lookup.values
-    ):
+    if holds_token(lookup, token, prefix=prefix):
         detail = msg(gettext_noop("Found the verification TXT record at %(host)s."), host=host)
         return CheckResult(Outcome.VERIFIED, detail, _with_fallback_note(context, []))
 
