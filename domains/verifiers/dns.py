@@ -129,7 +129,7 @@ def first_lookups(
 ) -> Iterator[tuple[object, Lookup, float]]:
     """The lookup each check starts with (the TXT records at `<label>.<name>`), for many names
     at once from ONE thread and ONE socket, at most `concurrency` in flight: the sweep needs no
-    thread per query. Yields (key, Lookup, seconds it took) as answers come, in recursive mode
+    thread per query (dns.asyncresolver would still open a socket, an asyncio endpoint, per query). Yields (key, Lookup, seconds it took) as answers come, in recursive mode
     with configured nameservers only (otherwise nothing); a name whose answer needs more than
     one plain UDP exchange (truncated, SERVFAIL, an error, several servers to try) is left out,
     and its check makes the lookup itself. dnspython's own resolution steps read each answer,
