@@ -172,7 +172,6 @@ def main():
     parser.add_argument("--baseline-seconds", type=float, default=20.0)
     parser.add_argument("--domains", type=int, default=300)
     parser.add_argument("--users", type=int, default=2000)
-    parser.add_argument("--web-workers", type=int, default=3)
     args = parser.parse_args()
 
     database_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_load")
@@ -196,7 +195,6 @@ def main():
         "DNS_NAMESERVERS": "127.0.0.1",
         "DNS_PORT": str(dns.port),
         "DNS_AUTHORITATIVE_MODE": "0",
-        "CONN_MAX_AGE": "60",
         "LOG_LEVEL": "WARNING",
         "VERIFY_RATE_PER_ORGANIZATION": "100000",
     }
@@ -212,8 +210,9 @@ def main():
     children = []
     try:
         children.append(subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(args.web_workers),
-             "-k", "gthread", "--threads", "8", "--log-level", "warning"],
+            # Processes and threads from gunicorn.conf.py, as the Procfile and run_console serve.
+            [sys.executable, "-m", "gunicorn", "config.wsgi", "--config", str(ROOT / "gunicorn.conf.py"),
+             "-b", f"127.0.0.1:{port}", "--log-level", "warning"],
             cwd=ROOT, env=env,
         ))
         children.append(subprocess.Popen(
