@@ -202,6 +202,45 @@ def test_stored_check_messages_are_rendered_with_their_parameters(clock, admin_c
         assert "Found it at _twilio.acme.test.acme.test instead." in body
 
 
+def test_check_rows_show_each_outcome_trigger_and_message_escaped(clock, admin_client, owner_and_org):
+    """The checks table is built in Python (domains/rows.py): labels in the reader's language, the
+    triggering admin's address, stored messages with their parameters, every value escaped."""
+    owner, organization = owner_and_org
+    domain = DomainFactory(organization=organization, name="acme.test", verified_at=clock.now())
+    untrusted = {"text": "The HTTPS certificate of %(host)s is not trusted (%(problem)s).",
+                 "params": {"host": "acme.test", "problem": "expired"}}
+    made = [
+        ("verified", "schedule", None, {"text": "Found the record at %(host)s.", "params": {"host": "<i>h</i>"}}, []),
+        ("not_found", "user", owner, {}, [{"text": "Found it at %(where)s instead.", "params": {"where": "a&b"}}]),
+        ("not_found", "user", owner, untrusted, []),
+        ("inconclusive", "schedule", None, {}, []),
+    ]
+    DomainCheck.objects.bulk_create(
+        [
+            DomainCheck(domain=domain, method="dns" if outcome != "not_found" else "https", outcome=outcome,
+                        trigger=trigger, triggered_by=by, detail="plain <detail>", detail_message=message,
+                        diagnostics=diagnostics, duration_ms=1500 + index, checked_at=clock.now() - timedelta(minutes=index))
+            for index, (outcome, trigger, by, message, diagnostics) in enumerate(made)
+        ]
+    )
+    body = admin_client.get(reverse("domains:detail", args=[domain.pk])).content.decode()
+    rows = body.split('<table class="checks">', 1)[1].split("</table>", 1)[0].split("<tr>")[2:]
+    assert len(rows) == 4
+    assert '<td class="nowrap">5 Jan 2026, 09:00 UTC</td><td>Schedule</td><td>DNS TXT record</td>' in rows[0]
+    assert '<span class="badge verified">Verified</span>' in rows[0]
+    assert "Found the record at &lt;i&gt;h&lt;/i&gt;." in rows[0] and '<td class="nowrap">1500 ms</td>' in rows[0]
+    assert f'<td>Admin <span class="muted">({owner.email})</span></td><td>HTML file over HTTPS</td>' in rows[1]
+    assert '<td><span class="badge not_found">Not found</span></td><td>plain &lt;detail&gt;' in rows[1]
+    assert '<ul class="diagnostics"><li>Found it at a&amp;b instead.</li></ul>' in rows[1]
+    assert '<span class="badge not_found">Certificate not trusted</span>' in rows[2]
+    assert '<span class="badge inconclusive">Inconclusive</span>' in rows[3] and "muted" not in rows[3]
+    japanese = admin_client.get(reverse("domains:detail", args=[domain.pk]), headers={"accept-language": "ja"})
+    table = japanese.content.decode().split('<table class="checks">', 1)[1].split("</table>", 1)[0]
+    for english in ("Schedule", "Admin", "Verified", "Not found", "Certificate not trusted", "DNS TXT record"):
+        assert f">{english}<" not in table, english
+    assert "&lt;i&gt;h&lt;/i&gt;" in table
+
+
 # --- Verify now, against real loopback servers ------------------------------------------
 
 
