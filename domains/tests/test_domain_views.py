@@ -319,7 +319,7 @@ def test_details_page(clock, admin_client, owner_and_org, django_assert_max_num_
             for i in range(60)
         ]
     )
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(6):
         response = admin_client.get(reverse("domains:detail", args=[domain.pk]))
     body = text_of(response)
     assert "Verified since" in body and "5 Jan 2026, 09:00 UTC" in body
