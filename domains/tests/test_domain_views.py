@@ -71,6 +71,29 @@ def test_list_shows_status_method_checks_and_countdown(clock, admin_client, owne
     assert "5 Jan 2026, 09:05 UTC" in body  # next check
 
 
+def test_list_rows_escape_names_and_keep_the_ascii_form_outside_the_link(clock, admin_client, owner_and_org):
+    """The rows are built in Python (domains/rows.py): names escaped, the ASCII form beside the
+    link, the action for the status, "not checked" and "none scheduled" in the reader's language."""
+    _, organization = owner_and_org
+    odd = DomainFactory(organization=organization, name="xn--bcher-kva.test", unicode_name="bücher<&>.test",
+                        last_checked_at=clock.now(), last_outcome="verified")
+    fresh = DomainFactory(organization=organization, name="fresh.test", pending=True, last_checked_at=None,
+                          next_check_at=None)
+    body = admin_client.get(reverse("domains:list")).content.decode()
+    detail = reverse("domains:detail", args=[odd.pk])
+    assert (
+        f'<a href="{detail}">bücher&lt;&amp;&gt;.test</a> <span class="muted mono">xn--bcher-kva.test</span></td>'
+    ) in body
+    assert '5 Jan 2026, 09:00 UTC <span class="badge verified">Verified</span>' in body
+    assert f'<a href="{detail}">Details<span class="visually-hidden"> of bücher&lt;&amp;&gt;.test</span></a>' in body
+    row = body.split(">fresh.test</a>", 1)[1].split("</tr>", 1)[0]
+    assert '<span class="muted">Not checked yet</span>' in row and '<span class="muted">None scheduled</span>' in row
+    verify = reverse("domains:verify", args=[fresh.pk])
+    assert f'<a href="{verify}">Verify<span class="visually-hidden"> fresh.test</span></a>' in row
+    japanese = admin_client.get(reverse("domains:list"), headers={"accept-language": "ja"}).content.decode()
+    assert "Not checked yet" not in japanese and "None scheduled" not in japanese
+
+
 def test_list_query_count_is_bounded_at_100_domains(admin_client, owner_and_org, django_assert_max_num_queries):
     _, organization = owner_and_org
     Domain.objects.bulk_create(
