@@ -3,7 +3,8 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_load REDIS_URL=redis://127.0.0.1:6379/9 \
         .venv/bin/python bench/load_bench.py [--admins 50] [--seconds 60]
 
-Everything runs on loopback: PostgreSQL, Redis, gunicorn, a Celery worker, a DNS server (dnslib)
+Everything runs on loopback: PostgreSQL, Redis, gunicorn (processes and threads from gunicorn.conf.py,
+as the Procfile serves: WEB_CONCURRENCY, WEB_THREADS), a Celery worker, a DNS server (dnslib)
 serving the domains' TXT records. Prints requests per second, p50/p95/p99 latency and errors for
 the console pages, and the same figures for a baseline run in the same process: the same clients
 hitting /healthz (the smallest request through the same stack) for the same time.

@@ -248,3 +248,17 @@ def test_audit_events_read_as_words_in_the_readers_language(client, owner, organ
     client.post("/i18n/setlang/", {"language": "ja", "next": "/audit/"})
     body = client.get("/audit/").content.decode()
     assert "ドメインの再検証が必要" in body and "example.com のユーザーのインポート" in body
+
+
+def test_topbar_read_from_memory_still_shows_the_current_address_and_language(admin_client, owner):
+    """The language menu and the address links are kept per process ({% cache … using="fragments" %}),
+    keyed by what they show: a changed address or another language is rendered anew."""
+    first = admin_client.get(reverse("console:users")).content.decode()
+    assert f">{owner.email}</a>" in first and '<option value="en" lang="en" selected>' in first
+    owner.email = "renamed@example.com"
+    owner.save(update_fields=["email"])
+    again = admin_client.get(reverse("console:users")).content.decode()
+    assert ">renamed@example.com</a>" in again and "owner@example.com</a>" not in again
+    japanese = admin_client.get(reverse("console:users"), headers={"accept-language": "ja"}).content.decode()
+    assert '<option value="ja" lang="ja" selected>' in japanese and '<option value="en" lang="en" >' in japanese
+    assert ">renamed@example.com</a>" in japanese and ">Security</a>" not in japanese
