@@ -8,9 +8,9 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from console.models import AuditEvent, Membership
-from console.tests.factories import PASSWORD, OrganizationFactory, admin_of
+from console.tests.factories import PASSWORD, MembershipFactory, OrganizationFactory, UserFactory, admin_of
 from domains import checking
-from domains.models import Domain, DomainCheck
+from domains.models import Domain, DomainCheck, RemovedMember
 from domains.selectors import rendered_check
 from domains.tests.factories import DomainFactory
 
@@ -352,6 +352,27 @@ def test_details_page(clock, admin_client, owner_and_org, django_assert_max_num_
     assert 'data-dialog="#delete-dialog"' in body
     assert "Existing members stay" in body
     assert 'id="import-users"' in body  # the Bulk User Import section at the bottom
+
+
+def test_details_page_lists_the_users_removed_with_an_earlier_row_until_they_are_back(
+    clock, admin_client, owner_and_org
+):
+    _, organization = owner_and_org
+    domain = DomainFactory(organization=organization, name="acme.test", verified_at=clock.now())
+    removed = {"domain_name": "acme.test", "organization": organization, "removed_at": clock.now()}
+    RemovedMember.objects.create(user=UserFactory(email="gone<x>@acme.test"), role="administrator", **removed)
+    RemovedMember.objects.create(user=UserFactory(email="back@acme.test"), role="member", added_back_at=clock.now(),
+                                 **removed)
+    rejoined = RemovedMember.objects.create(user=UserFactory(email="rejoined@acme.test"), role="member", **removed)
+    MembershipFactory(organization=organization, user=rejoined.user)
+    body = admin_client.get(reverse("domains:detail", args=[domain.pk])).content.decode()
+    section = body.split('<section class="removed-members"', 1)[1].split("</section>", 1)[0]
+    assert "<tr><td>gone&lt;x&gt;@acme.test</td><td>Administrator</td><td>5 Jan 2026, 09:00 UTC</td></tr>" in section
+    assert "back@acme.test" not in section and "rejoined@acme.test" not in section
+    assert "Add 1 user back?" in section
+    RemovedMember.objects.filter(domain_name="acme.test").update(added_back_at=clock.now())
+    body = admin_client.get(reverse("domains:detail", args=[domain.pk])).content.decode()
+    assert "removed-members" not in body
 
 
 def test_settings_form_turns_auto_add_off_and_on(admin_client, owner_and_org):
