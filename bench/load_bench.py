@@ -3,7 +3,8 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_load REDIS_URL=redis://127.0.0.1:6379/9 \
         .venv/bin/python bench/load_bench.py [--admins 50] [--seconds 60]
 
-Everything runs on loopback: PostgreSQL, Redis, gunicorn, a Celery worker, a DNS server (dnslib)
+Everything runs on loopback: PostgreSQL, Redis, gunicorn (processes and threads from gunicorn.conf.py,
+as the Procfile serves: WEB_CONCURRENCY, WEB_THREADS), a Celery worker, a DNS server (dnslib)
 serving the domains' TXT records. Prints requests per second, p50/p95/p99 latency and errors for
 the console pages, and the same figures for a baseline run in the same process: the same clients
 hitting /healthz (the smallest request through the same stack) for the same time.
@@ -172,7 +173,6 @@ def main():
     parser.add_argument("--baseline-seconds", type=float, default=20.0)
     parser.add_argument("--domains", type=int, default=300)
     parser.add_argument("--users", type=int, default=2000)
-    parser.add_argument("--web-workers", type=int, default=3)
     args = parser.parse_args()
 
     database_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_load")
@@ -196,7 +196,6 @@ def main():
         "DNS_NAMESERVERS": "127.0.0.1",
         "DNS_PORT": str(dns.port),
         "DNS_AUTHORITATIVE_MODE": "0",
-        "CONN_MAX_AGE": "60",
         "LOG_LEVEL": "WARNING",
         "VERIFY_RATE_PER_ORGANIZATION": "100000",
     }
@@ -212,8 +211,9 @@ def main():
     children = []
     try:
         children.append(subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(args.web_workers),
-             "-k", "gthread", "--threads", "8", "--log-level", "warning"],
+            # Processes and threads from gunicorn.conf.py, as the Procfile and run_console serve.
+            [sys.executable, "-m", "gunicorn", "config.wsgi", "--config", str(ROOT / "gunicorn.conf.py"),
+             "-b", f"127.0.0.1:{port}", "--log-level", "warning"],
             cwd=ROOT, env=env,
         ))
         children.append(subprocess.Popen(

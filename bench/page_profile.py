@@ -74,7 +74,6 @@ def setup_django() -> None:
         "DEBUG": "0",
         "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret-key-" + "x" * 40),
         "ALLOWED_HOSTS": "127.0.0.1,testserver",
-        "CONN_MAX_AGE": "60",
         "LOG_LEVEL": "WARNING",
     })
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")

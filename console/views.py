@@ -72,10 +72,9 @@ def render_user_list(request, *, user_ids=None, extra_context=None):
     context = {
         "filter_form": form,
         "page_obj": page,
-        "rows": member_rows(page.object_list, owners_count=owners_count),
-        # The role form's hidden token, rendered once for every row's form ({% csrf_token %} per row
-        # renders the same input each time).
-        "row_csrf_input": csrf_input(request),
+        # The role form's hidden token is rendered once for every row's form ({% csrf_token %} per
+        # row renders the same input each time).
+        "rows": member_rows(page.object_list, owners_count=owners_count, csrf_input=csrf_input(request)),
         "query": _query_without_page(request),
         "owners_count": owners_count,
         **(extra_context or {}),

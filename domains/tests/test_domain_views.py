@@ -8,9 +8,9 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from console.models import AuditEvent, Membership
-from console.tests.factories import PASSWORD, OrganizationFactory, admin_of
+from console.tests.factories import PASSWORD, MembershipFactory, OrganizationFactory, UserFactory, admin_of
 from domains import checking
-from domains.models import Domain, DomainCheck
+from domains.models import Domain, DomainCheck, RemovedMember
 from domains.selectors import rendered_check
 from domains.tests.factories import DomainFactory
 
@@ -69,6 +69,29 @@ def test_list_shows_status_method_checks_and_countdown(clock, admin_client, owne
     assert "Re-validate within 28 days (by 1 Feb 2026, 11:00 UTC)" in body
     assert "Its users are removed on 1 Feb 2026, 11:00 UTC unless the record is restored." in body
     assert "5 Jan 2026, 09:05 UTC" in body  # next check
+
+
+def test_list_rows_escape_names_and_keep_the_ascii_form_outside_the_link(clock, admin_client, owner_and_org):
+    """The rows are built in Python (domains/rows.py): names escaped, the ASCII form beside the
+    link, the action for the status, "not checked" and "none scheduled" in the reader's language."""
+    _, organization = owner_and_org
+    odd = DomainFactory(organization=organization, name="xn--bcher-kva.test", unicode_name="bücher<&>.test",
+                        last_checked_at=clock.now(), last_outcome="verified")
+    fresh = DomainFactory(organization=organization, name="fresh.test", pending=True, last_checked_at=None,
+                          next_check_at=None)
+    body = admin_client.get(reverse("domains:list")).content.decode()
+    detail = reverse("domains:detail", args=[odd.pk])
+    assert (
+        f'<a href="{detail}">bücher&lt;&amp;&gt;.test</a> <span class="muted mono">xn--bcher-kva.test</span></td>'
+    ) in body
+    assert '5 Jan 2026, 09:00 UTC <span class="badge verified">Verified</span>' in body
+    assert f'<a href="{detail}">Details<span class="visually-hidden"> of bücher&lt;&amp;&gt;.test</span></a>' in body
+    row = body.split(">fresh.test</a>", 1)[1].split("</tr>", 1)[0]
+    assert '<span class="muted">Not checked yet</span>' in row and '<span class="muted">None scheduled</span>' in row
+    verify = reverse("domains:verify", args=[fresh.pk])
+    assert f'<a href="{verify}">Verify<span class="visually-hidden"> fresh.test</span></a>' in row
+    japanese = admin_client.get(reverse("domains:list"), headers={"accept-language": "ja"}).content.decode()
+    assert "Not checked yet" not in japanese and "None scheduled" not in japanese
 
 
 def test_list_query_count_is_bounded_at_100_domains(admin_client, owner_and_org, django_assert_max_num_queries):
@@ -202,6 +225,45 @@ def test_stored_check_messages_are_rendered_with_their_parameters(clock, admin_c
         assert "Found it at _twilio.acme.test.acme.test instead." in body
 
 
+def test_check_rows_show_each_outcome_trigger_and_message_escaped(clock, admin_client, owner_and_org):
+    """The checks table is built in Python (domains/rows.py): labels in the reader's language, the
+    triggering admin's address, stored messages with their parameters, every value escaped."""
+    owner, organization = owner_and_org
+    domain = DomainFactory(organization=organization, name="acme.test", verified_at=clock.now())
+    untrusted = {"text": "The HTTPS certificate of %(host)s is not trusted (%(problem)s).",
+                 "params": {"host": "acme.test", "problem": "expired"}}
+    made = [
+        ("verified", "schedule", None, {"text": "Found the record at %(host)s.", "params": {"host": "<i>h</i>"}}, []),
+        ("not_found", "user", owner, {}, [{"text": "Found it at %(where)s instead.", "params": {"where": "a&b"}}]),
+        ("not_found", "user", owner, untrusted, []),
+        ("inconclusive", "schedule", None, {}, []),
+    ]
+    DomainCheck.objects.bulk_create(
+        [
+            DomainCheck(domain=domain, method="dns" if outcome != "not_found" else "https", outcome=outcome,
+                        trigger=trigger, triggered_by=by, detail="plain <detail>", detail_message=message,
+                        diagnostics=diagnostics, duration_ms=1500 + index, checked_at=clock.now() - timedelta(minutes=index))
+            for index, (outcome, trigger, by, message, diagnostics) in enumerate(made)
+        ]
+    )
+    body = admin_client.get(reverse("domains:detail", args=[domain.pk])).content.decode()
+    rows = body.split('<table class="checks">', 1)[1].split("</table>", 1)[0].split("<tr>")[2:]
+    assert len(rows) == 4
+    assert '<td class="nowrap">5 Jan 2026, 09:00 UTC</td><td>Schedule</td><td>DNS TXT record</td>' in rows[0]
+    assert '<span class="badge verified">Verified</span>' in rows[0]
+    assert "Found the record at &lt;i&gt;h&lt;/i&gt;." in rows[0] and '<td class="nowrap">1500 ms</td>' in rows[0]
+    assert f'<td>Admin <span class="muted">({owner.email})</span></td><td>HTML file over HTTPS</td>' in rows[1]
+    assert '<td><span class="badge not_found">Not found</span></td><td>plain &lt;detail&gt;' in rows[1]
+    assert '<ul class="diagnostics"><li>Found it at a&amp;b instead.</li></ul>' in rows[1]
+    assert '<span class="badge not_found">Certificate not trusted</span>' in rows[2]
+    assert '<span class="badge inconclusive">Inconclusive</span>' in rows[3] and "muted" not in rows[3]
+    japanese = admin_client.get(reverse("domains:detail", args=[domain.pk]), headers={"accept-language": "ja"})
+    table = japanese.content.decode().split('<table class="checks">', 1)[1].split("</table>", 1)[0]
+    for english in ("Schedule", "Admin", "Verified", "Not found", "Certificate not trusted", "DNS TXT record"):
+        assert f">{english}<" not in table, english
+    assert "&lt;i&gt;h&lt;/i&gt;" in table
+
+
 # --- Verify now, against real loopback servers ------------------------------------------
 
 
@@ -280,7 +342,7 @@ def test_details_page(clock, admin_client, owner_and_org, django_assert_max_num_
             for i in range(60)
         ]
     )
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(6):
         response = admin_client.get(reverse("domains:detail", args=[domain.pk]))
     body = text_of(response)
     assert "Verified since" in body and "5 Jan 2026, 09:00 UTC" in body
@@ -290,6 +352,27 @@ def test_details_page(clock, admin_client, owner_and_org, django_assert_max_num_
     assert 'data-dialog="#delete-dialog"' in body
     assert "Existing members stay" in body
     assert 'id="import-users"' in body  # the Bulk User Import section at the bottom
+
+
+def test_details_page_lists_the_users_removed_with_an_earlier_row_until_they_are_back(
+    clock, admin_client, owner_and_org
+):
+    _, organization = owner_and_org
+    domain = DomainFactory(organization=organization, name="acme.test", verified_at=clock.now())
+    removed = {"domain_name": "acme.test", "organization": organization, "removed_at": clock.now()}
+    RemovedMember.objects.create(user=UserFactory(email="gone<x>@acme.test"), role="administrator", **removed)
+    RemovedMember.objects.create(user=UserFactory(email="back@acme.test"), role="member", added_back_at=clock.now(),
+                                 **removed)
+    rejoined = RemovedMember.objects.create(user=UserFactory(email="rejoined@acme.test"), role="member", **removed)
+    MembershipFactory(organization=organization, user=rejoined.user)
+    body = admin_client.get(reverse("domains:detail", args=[domain.pk])).content.decode()
+    section = body.split('<section class="removed-members"', 1)[1].split("</section>", 1)[0]
+    assert "<tr><td>gone&lt;x&gt;@acme.test</td><td>Administrator</td><td>5 Jan 2026, 09:00 UTC</td></tr>" in section
+    assert "back@acme.test" not in section and "rejoined@acme.test" not in section
+    assert "Add 1 user back?" in section
+    RemovedMember.objects.filter(domain_name="acme.test").update(added_back_at=clock.now())
+    body = admin_client.get(reverse("domains:detail", args=[domain.pk])).content.decode()
+    assert "removed-members" not in body
 
 
 def test_settings_form_turns_auto_add_off_and_on(admin_client, owner_and_org):

@@ -15,7 +15,13 @@ from imports import reports, services
 from imports.models import AccessRequest, ImportJob, ImportRow
 from imports.selectors import import_section_context
 from imports.tests.conftest import make_world, population
-from imports.tests.factories import AccountFactory, MembershipFactory, UserFactory
+from imports.tests.factories import (
+    AccountFactory,
+    ImportJobFactory,
+    ImportRowFactory,
+    MembershipFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -354,3 +360,63 @@ def test_the_database_writes_the_same_times_whatever_the_servers_date_style(worl
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL datestyle = 'SQL, DMY'")
     assert b"".join(reports.csv_chunks(job)) == written
+
+
+def _report_table(page: str) -> str:
+    return page.split('<table class="import-rows">', 1)[1].split("</table>", 1)[0]
+
+
+def _row_with(table: str, text: str) -> str:
+    row = next(part for part in table.split("<tr>")[1:] if text in part)
+    return "<tr>" + row.split("</tr>", 1)[0] + "</tr>"
+
+
+def test_report_rows_show_each_outcome_escaped_in_the_readers_language(admin_client, world, clock):
+    """The rows are built in Python (imports/rows.py): every outcome's cell, the escaped address,
+    and the words in the reader's language."""
+    job = ImportJobFactory(
+        domain=world.domain, status=ImportJob.Status.COMPLETED, rows_total=5, rows_eligible=4, rows_processed=5
+    )
+    made = {
+        "imported": ImportRowFactory(job=job, eligible=True, email_verified=True, result="imported"),
+        "not_selected": ImportRowFactory(job=job, eligible=True, result="not_imported", result_reason="not_selected"),
+        "refused": ImportRowFactory(
+            job=job, eligible=True, result="not_imported", result_reason="email_changed", new_since_parent=True
+        ),
+        "not_eligible": ImportRowFactory(job=job, eligible=False, reason="email_changed", result="not_imported"),
+        "notified": ImportRowFactory(
+            job=job, eligible=True, notified_at=clock.now(), signed_up_at=clock.now(), email="<b>&x@example.com"
+        ),
+    }
+    table = _report_table(admin_client.get(reverse("imports:job", args=[job.pk])).content.decode())
+    rows = {name: _row_with(table, row.email) for name, row in made.items() if name != "notified"}
+    rows["notified"] = _row_with(table, "&lt;b&gt;&amp;x@example.com")
+    assert "<b>&x" not in table
+    assert '<span class="badge imported">Imported</span>' in rows["imported"] and "<td>yes</td>" in rows["imported"]
+    assert '<span class="badge not_selected">not selected</span>' in rows["not_selected"]
+    reason = "E-mail address is no longer at this domain"
+    assert f'<span class="badge not_eligible">not eligible</span> {reason}' in rows["not_eligible"]
+    assert rows["not_eligible"].endswith("<td>—</td></tr>")
+    assert f'{made["refused"].email} <span class="badge">new</span></td>' in rows["refused"]
+    assert f'<span class="badge not_imported">Not imported</span> {reason}' in rows["refused"]
+    assert '<td class="nowrap">5 Jan 2026</td>' in rows["notified"] and "5 Jan 2026, 09:00 UTC" in rows["notified"]
+    assert 'type="checkbox"' not in table  # a completed job offers no ticks
+    japanese = _report_table(
+        admin_client.get(reverse("imports:job", args=[job.pk]), headers={"accept-language": "ja"}).content.decode()
+    )
+    assert "not selected" not in japanese and "Imported" not in japanese and "<td>yes</td>" not in japanese
+
+
+def test_report_rows_of_a_ready_job_offer_ticks_for_eligible_rows(admin_client, world):
+    job = ImportJobFactory(domain=world.domain, status=ImportJob.Status.REPORT_READY, rows_total=3, rows_eligible=2)
+    ticked = ImportRowFactory(job=job, eligible=True, selected=True, email="a&b@example.com")
+    plain = ImportRowFactory(job=job, eligible=True)
+    refused = ImportRowFactory(job=job, eligible=False, reason="email_changed")
+    table = _report_table(admin_client.get(reverse("imports:job", args=[job.pk])).content.decode())
+    assert (
+        f'<input type="hidden" name="page_rows" value="{ticked.pk}"><input type="checkbox" name="row" '
+        f'value="{ticked.pk}" id="row-{ticked.pk}" checked aria-label="Import a&amp;b@example.com">'
+    ) in table
+    assert f'id="row-{plain.pk}" aria-label="Import {plain.email}">' in table
+    assert f'value="{refused.pk}"' not in table
+    assert "Import result" not in admin_client.get(reverse("imports:job", args=[job.pk])).content.decode()

@@ -29,7 +29,9 @@ class Command(BaseCommand):
         python = sys.executable
         address = f"{host}:{port}"
         if web == "gunicorn":
-            web_command = [python, "-m", "gunicorn", "config.wsgi", "--bind", address, "--workers", "2"]
+            # Processes and threads as in production: gunicorn.conf.py.
+            config = str(settings.BASE_DIR / "gunicorn.conf.py")
+            web_command = [python, "-m", "gunicorn", "config.wsgi", "--config", config, "--bind", address]
         else:
             web_command = [python, "manage.py", "runserver", address, "--noreload"]
         # The filesystem broker works with a threads pool; prefork children would each poll the folder.
