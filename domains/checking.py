@@ -265,18 +265,16 @@ def check_domains(
                 submit(domain)
 
     lookup_thread = pool.submit(look_up, [domain for domain in domains if domain.method == DNS])  # first in line
+    # A failure of the lookups themselves reaches the caller through the same queue, as a future that raises.
+    lookup_thread.add_done_callback(
+        lambda done: None if done.cancelled() or done.exception() is None else finished.put((None, done))
+    )
     for domain in domains:
         if domain.method != DNS:
             submit(domain)
     try:
         for _ in domains:
-            while True:
-                try:
-                    domain, future = finished.get(timeout=1.0)
-                    break
-                except queue.Empty:
-                    if lookup_thread.done():
-                        lookup_thread.result()  # a failure of the lookups themselves is raised here
+            domain, future = finished.get()
             yield domain, future.result()
     finally:
         stopped.set()  # a caller that stops early leaves no queued checks behind

@@ -160,3 +160,15 @@ def test_a_batch_comes_to_what_each_check_alone_comes_to(clock, dns_settings, se
         "verified", "mismatch", "not_found", "inconclusive", "verified",
         "verified", "mismatch", "not_found", "inconclusive", "verified",
     ]
+
+
+def test_a_failure_of_the_batch_lookups_reaches_the_caller(settings):
+    """The first lookups run in a thread of their own: if they fail outright, the caller gets
+    the error instead of waiting for results that will never come."""
+    from domains.checking import check_domains
+
+    settings.DNS_AUTHORITATIVE_MODE = False
+    settings.DNS_NAMESERVERS = ["not-an-address"]
+    domains = [DomainFactory(name=f"broken{i}.example") for i in range(2)]
+    with pytest.raises(ValueError):
+        list(check_domains(domains, deadline_seconds=5))
