@@ -121,16 +121,20 @@ def update_from_objects(
     sets = [f"{quote(field.column)} = {value}" for field, value in zip(model_fields[1:], set_values, strict=True)]
     guards = [f" AND d.{quote(field.column)} = {value}" for field, value in zip(guard_fields, guard_values, strict=True)]
     aliases = ", ".join(f"c{index}" for index in range(len(casts)))
-    # Identifiers come from model metadata; every value is a bound parameter.
+    pk = f"d.{quote(meta.pk.column)}"
+    # Identifiers come from model metadata; every value is a bound parameter. The keys also as
+    # `= ANY`: the plan then probes the primary key for them, where a join alone, on statistics
+    # older than the table's growth, can become a scan of every row and its dead versions.
     sql = (
         f"UPDATE {quote(meta.db_table)} AS d SET "  # noqa: S608
         + ", ".join(sets)
-        + f" FROM unnest({', '.join(casts)}) AS v({aliases}) WHERE d.{quote(meta.pk.column)} = {values[0]}"
+        + f" FROM unnest({', '.join(casts)}) AS v({aliases}) WHERE {pk} = {values[0]}"
+        + f" AND {pk} = ANY({casts[0]})"
         + "".join(guards)
     )
     set_count = sum(1 for value in set_values if value.startswith("%s"))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*scalars[:set_count], *arrays, *scalars[set_count:]])
+        cursor.execute(sql, [*scalars[:set_count], *arrays, arrays[0], *scalars[set_count:]])
         return cursor.rowcount
 
 
