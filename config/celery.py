@@ -16,6 +16,6 @@ app.autodiscover_tasks()
 @worker_process_init.connect(dispatch_uid="config.prepare_worker_process")
 def prepare_worker_process(**_signal) -> None:
     """A pool process starts with Django and every app loaded, objects that live as long as it
-    does: frozen, the cyclic collector stops rescanning them on each full collection (about a sixth
+    does: frozen, the cyclic collector stops rescanning them on each full collection (about a sixth of
     an import chunk's Python time went there)."""
     gc.freeze()
